@@ -1,0 +1,54 @@
+// The cleanroom CLI's commands. Each takes its parsed flags and the streams
+// to write to, and returns an exit code (exit_code.h). Results go to `out`,
+// errors and traces to `err`.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "filter_options.h"
+
+namespace cleanroom::cli {
+
+struct LsOptions {
+  FilterOptions filter;
+  bool json = false;
+};
+
+// `cleanroom ls`: lists every resource matching the filters (any state) as a
+// table or a JSON array. Returns 1 when any listed resource is still active
+// (pending, running, stopping, unknown) or a listing failed, 0 otherwise,
+// 2 for usage or configuration errors. Blocks for at most one retry deadline
+// per backend (backends are listed in parallel).
+int runLs(const LsOptions& options, std::ostream& out, std::ostream& err);
+
+struct SweepOptions {
+  FilterOptions filter;
+  bool json = false;
+  bool dryRun = false;
+  bool failFast = false;
+};
+
+// `cleanroom sweep`: cleans every resource matching the filters (active ones
+// unless --state says otherwise) with the CleanupEngine, and prints the
+// report as a table and summary or as JSON. Returns 0 when the report's
+// success is true (for --dry-run: the plan was made without errors), 1 when
+// something is left or failed, 2 for usage or configuration errors. Blocks
+// for at most the engine's bound (engine.h), returning as soon as everything
+// is gone.
+int runSweep(const SweepOptions& options, std::ostream& out, std::ostream& err);
+
+struct WaitOptions {
+  std::string agentId;
+  std::string timeout = "60s";
+};
+
+// `cleanroom wait AGENT_ID`: waits for the agent (http backend) to reach a
+// terminal status or disappear, using the server's long-poll when offered and
+// adaptive polling otherwise, and prints its final status: completed, failed,
+// terminated (or the API's own word) or deleted. Returns 0 then, 1 on timeout
+// or a permanent error (naming the agent and its last status), 2 for usage or
+// configuration errors. Blocks for at most the timeout plus one request.
+int runWait(const WaitOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace cleanroom::cli

@@ -1,0 +1,60 @@
+// Backend: one kind of resource cleanroom can find and stop (agent REST API,
+// processes, tmux sessions, containers, cloud tasks…).
+//
+// A backend makes single attempts and reports expected failures as values
+// (see result.h); the CleanupEngine owns retries, deadlines, waiting,
+// escalation and the report. Implementations must be safe to call from
+// several threads at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cleanroom/clock.h"
+#include "cleanroom/resource.h"
+#include "cleanroom/result.h"
+#include "cleanroom/selector.h"
+
+namespace cleanroom {
+
+enum class StopMode {
+  Graceful,  // SIGTERM, DELETE ?force=false, docker stop
+  Force,     // SIGKILL, DELETE ?force=true, docker kill
+};
+const char* toString(StopMode mode);  // "graceful" or "force"
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Returns the backend's short name, e.g. "http" (used in traces, the CLI's
+  // --backend and Resource::backend).
+  virtual std::string name() const = 0;
+
+  // Returns the resources that may match `selector`. A backend may filter on
+  // the server; the engine re-checks Selector::matches. Blocks for at most
+  // one request timeout.
+  virtual Result<std::vector<Resource>> list(const Selector& selector) = 0;
+
+  // Asks one resource to stop. Already stopped is success; a vanished
+  // resource is an Error of kind Gone (the engine treats it as success).
+  // Does not wait for the exit. Blocks for at most one request timeout.
+  virtual Status requestStop(const Resource& resource, StopMode mode) = 0;
+
+  // Returns the resource's state now; a vanished resource is state Gone, not
+  // an error. Blocks for at most one request timeout.
+  virtual Result<ResourceStatus> probe(const Resource& resource) = 0;
+
+  // Returns true when awaitFinished() blocks on the server (long-poll, event
+  // stream) instead of returning at once.
+  virtual bool canAwait() const { return false; }
+
+  // Blocks until the resource is finished (terminal or gone) or `timeout`
+  // passes, and returns its state then. The default probes once and returns.
+  virtual Result<ResourceStatus> awaitFinished(const Resource& resource, milliseconds timeout) {
+    (void)timeout;
+    return probe(resource);
+  }
+};
+
+}  // namespace cleanroom

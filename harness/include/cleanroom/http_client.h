@@ -1,0 +1,63 @@
+// HttpClient: the small HTTP client interface every HTTP backend uses.
+//
+// One request, one timeout, the answer or an expected failure as a value:
+// connection failures and timeouts are Retryable errors naming the URL; an
+// HTTP answer of any status is a response (map statuses with httpError()).
+// The TCP implementation sits on cpp-httplib; a Unix-socket one (Docker) can
+// implement the same interface. Implementations are safe to use from several
+// threads at once.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cleanroom/clock.h"
+#include "cleanroom/result.h"
+
+namespace cleanroom {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string target;  // path and query, e.g. "/api/agents/x?force=true"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string contentType;  // set with a non-empty body
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // keys lower-cased
+  std::string body;
+
+  // Returns the header's value (name case-insensitive), or "".
+  std::string header(const std::string& name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Sends one request and returns the answer. Blocks for at most `timeout`
+  // for connecting and at most `timeout` between bytes of the answer.
+  virtual Result<HttpResponse> send(const HttpRequest& request, milliseconds timeout) = 0;
+  // Returns the base URL, e.g. "http://127.0.0.1:8080".
+  virtual std::string baseUrl() const = 0;
+};
+
+// Returns a client for `baseUrl` ("http://host:port[/prefix]"; the prefix is
+// prepended to every target), or a Permanent error naming `what` when the URL
+// is malformed.
+Result<std::unique_ptr<HttpClient>> makeHttpClient(const std::string& baseUrl, const std::string& what);
+
+// Maps a non-2xx answer to an Error: 404/410 Gone; 408, 429 and 5xx
+// Retryable (with Retry-After parsed, seconds or HTTP date); other 4xx
+// Permanent. The message names `what` (e.g. "DELETE /api/agents/x") and
+// carries the status and a short body excerpt.
+Error httpError(const HttpResponse& response, const std::string& what);
+
+// Percent-encodes a path segment or query value.
+std::string urlEncode(const std::string& text);
+
+}  // namespace cleanroom

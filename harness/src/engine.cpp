@@ -1,0 +1,331 @@
+#include "cleanroom/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "cleanroom/trace.h"
+
+namespace cleanroom {
+namespace {
+
+// Most threads awaiting exits at once (each may hold one long-poll).
+constexpr int kMaxAwaitThreads = 256;
+
+// Runs fn(0..count-1) on at most `workers` threads; returns when all are done.
+template <class Fn>
+void forEachParallel(std::size_t count, int workers, Fn fn) {
+  if (count == 0) return;
+  const std::size_t threads = std::min<std::size_t>(count, static_cast<std::size_t>(std::max(1, workers)));
+  std::atomic<std::size_t> next{0};
+  auto drain = [&] {
+    for (std::size_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(drain);
+  drain();
+  for (auto& t : pool) t.join();
+}
+
+// One resource's cleanup in progress.
+struct Work {
+  Resource resource;
+  Backend* backend = nullptr;
+  ResourceReport report;
+  SteadyTime stopRequestedAt{};
+  bool stopRequested = false;
+  bool finished = false;  // terminal or gone
+};
+
+class CleanupRun {
+ public:
+  CleanupRun(const CleanupEngine& engine, std::vector<Work> work)
+      : options_(engine.options()), clock_(engine.clock()), work_(std::move(work)) {}
+
+  void requestStops() {
+    forEachParallel(work_.size(), options_.concurrency, [&](std::size_t i) { requestStop(work_[i]); });
+  }
+
+  void awaitExits() {
+    if (failFastTriggered_) return;
+    forEachParallel(work_.size(), kMaxAwaitThreads, [&](std::size_t i) { awaitExit(work_[i]); });
+  }
+
+  std::vector<Work>& work() { return work_; }
+
+ private:
+  void record(Work& w, ActionRecord action) {
+    w.report.attempts += action.attempts;
+    w.report.actions.push_back(std::move(action));
+  }
+
+  void markFinished(Work& w, const ResourceStatus& status) {
+    w.finished = true;
+    w.report.finalState = status.state;
+    w.report.finalStatus = status.status;
+  }
+
+  void fail(Work& w, std::string message) {
+    w.report.errors.push_back(std::move(message));
+    if (options_.failureMode == FailureMode::FailFast && !failFastTriggered_.exchange(true)) {
+      logger().info("step=fail-fast ref={} reason=first-failure", w.resource.ref());
+      failFastRef_ = w.resource.ref();
+    }
+  }
+
+  Status stopWithRetries(Work& w, StopMode mode) {
+    RetryStats stats;
+    const std::string what = std::string("stop ") + w.resource.ref() + " " + toString(mode);
+    Status status = retryCall(options_.retry, clock_, what,
+                              [&] { return w.backend->requestStop(w.resource, mode); }, &stats);
+    const bool gone = !status.ok() && status.error().isGone();
+    record(w, {mode == StopMode::Graceful ? "stop" : "force", stats.attempts, stats.elapsed, status.ok() || gone,
+               status.ok() ? toString(mode) : (gone ? "gone" : status.error().describe())});
+    logger().debug("step={} ref={} mode={} result={} attempts={} ms={}", mode == StopMode::Graceful ? "stop" : "force",
+                   w.resource.ref(), toString(mode), status.ok() ? "ok" : toString(status.error().kind),
+                   stats.attempts, stats.elapsed.count());
+    return status;
+  }
+
+  void requestStop(Work& w) {
+    if (w.backend == nullptr) return;
+    if (failFastTriggered_) {
+      w.report.skipped = true;
+      w.report.errors.push_back("not attempted: fail-fast after " + failFastRef_ + " failed");
+      return;
+    }
+    Status status = stopWithRetries(w, StopMode::Graceful);
+    w.stopRequestedAt = clock_.now();
+    if (status.ok()) {
+      w.stopRequested = true;
+      return;
+    }
+    if (status.error().isGone()) {
+      markFinished(w, {ResourceState::Gone, "deleted"});
+      return;
+    }
+    fail(w, "graceful stop failed: " + status.error().describe());
+  }
+
+  // Waits until `w` is finished or `until`; returns true when finished.
+  bool awaitUntil(Work& w, SteadyTime until, const char* phase) {
+    const SteadyTime start = clock_.now();
+    int requests = 0;
+    ResourceStatus last{ResourceState::Unknown, w.resource.status};
+    std::string error;
+    auto observe = [&](const Result<ResourceStatus>& r) -> bool {
+      ++requests;
+      if (r.ok()) {
+        last = r.value();
+        return isFinished(last.state);
+      }
+      if (r.error().isGone()) {
+        last = {ResourceState::Gone, "deleted"};
+        return true;
+      }
+      if (!r.error().isRetryable()) {
+        error = r.error().describe();
+        return true;  // stop waiting: a permanent error will not go away
+      }
+      return false;
+    };
+    bool done = false;
+    int failedPolls = 0;
+    while (!done && w.backend->canAwait() && clock_.now() < until) {
+      const auto slice = std::min(options_.longPollSlice, millisBetween(clock_.now(), until));
+      if (slice <= milliseconds::zero()) break;
+      const SteadyTime asked = clock_.now();
+      auto result = w.backend->awaitFinished(w.resource, slice);
+      done = observe(result);
+      if (done || !error.empty()) break;
+      // A long-poll that came back early without news (transient failure,
+      // server restarting, a server capping the wait): pace, never spin.
+      if (result.ok() && millisBetween(asked, clock_.now()) * 2 >= slice) continue;
+      clock_.sleepUntil(std::min(until, clock_.now() + options_.pacing.intervalAfter(failedPolls++)));
+    }
+    if (!done && error.empty()) {
+      done = waitUntil(clock_, until, options_.pacing, [&] { return observe(w.backend->probe(w.resource)); }).met;
+    }
+    const auto ms = millisBetween(start, clock_.now());
+    const bool finished = error.empty() && isFinished(last.state);
+    record(w, {phase, requests, ms, finished, "status=" + (last.status.empty() ? toString(last.state) : last.status)});
+    logger().debug("step={} ref={} result={} status={} requests={} ms={}", phase, w.resource.ref(),
+                   finished ? "finished" : (error.empty() ? "timeout" : "error"), last.status, requests, ms.count());
+    w.report.finalState = last.state;
+    w.report.finalStatus = last.status;
+    if (!error.empty()) fail(w, std::string(phase) + " failed: " + error);
+    if (finished) markFinished(w, last);
+    return finished;
+  }
+
+  void awaitExit(Work& w) {
+    if (w.finished || !w.stopRequested) return;
+    if (awaitUntil(w, w.stopRequestedAt + options_.gracePeriod, "await")) return;
+    if (!w.report.errors.empty()) return;
+    if (!options_.escalateToForce) return;
+    logger().info("step=escalate ref={} reason=grace-period-elapsed grace_ms={}", w.resource.ref(),
+                  options_.gracePeriod.count());
+    w.report.forced = true;
+    Status status = stopWithRetries(w, StopMode::Force);
+    if (!status.ok() && status.error().isGone()) {
+      markFinished(w, {ResourceState::Gone, "deleted"});
+      return;
+    }
+    if (!status.ok()) {
+      fail(w, "forced stop failed: " + status.error().describe());
+      return;
+    }
+    awaitUntil(w, clock_.now() + options_.forceTimeout, "await-force");
+  }
+
+  const CleanupOptions& options_;
+  Clock& clock_;
+  std::vector<Work> work_;
+  std::atomic<bool> failFastTriggered_{false};
+  std::string failFastRef_;
+};
+
+ResourceReport reportFor(const Resource& r, WallTime now) {
+  ResourceReport rep;
+  rep.backend = r.backend;
+  rep.id = r.id;
+  rep.name = r.name;
+  rep.runId = r.runId;
+  rep.initialStatus = r.status;
+  rep.finalStatus = r.status;
+  rep.finalState = r.state;
+  if (r.createdAt) rep.age = std::chrono::duration_cast<milliseconds>(now - *r.createdAt);
+  return rep;
+}
+
+// Marks what the verifying listing still shows as active; returns newcomers.
+std::vector<ResourceReport> verify(const Inventory& after, std::vector<Work>& work, WallTime now) {
+  std::vector<ResourceReport> newcomers;
+  for (const auto& r : after.resources) {
+    auto it = std::find_if(work.begin(), work.end(), [&](const Work& w) {
+      return w.resource.backend == r.backend && w.resource.id == r.id;
+    });
+    if (it == work.end()) {
+      ResourceReport rep = reportFor(r, now);
+      rep.errors.push_back("appeared during cleanup (status " + r.status + ")");
+      newcomers.push_back(std::move(rep));
+      continue;
+    }
+    if (!it->finished) continue;
+    it->finished = false;
+    it->report.finalState = r.state;
+    it->report.finalStatus = r.status;
+    it->report.errors.push_back("still listed as " + r.status + " after cleanup");
+  }
+  return newcomers;
+}
+
+}  // namespace
+
+CleanupEngine::CleanupEngine(CleanupOptions options, Clock& clock) : options_(std::move(options)), clock_(clock) {}
+
+void CleanupEngine::addBackend(std::shared_ptr<Backend> backend) {
+  if (!backend) throw std::invalid_argument("CleanupEngine::addBackend: backend is null");
+  backends_.push_back(std::move(backend));
+}
+
+std::shared_ptr<Backend> CleanupEngine::backend(const std::string& name) const {
+  for (const auto& b : backends_) {
+    if (b->name() == name) return b;
+  }
+  return nullptr;
+}
+
+Inventory CleanupEngine::list(const Selector& selector) const {
+  std::vector<Result<std::vector<Resource>>> results(backends_.size(), Error::permanent("not listed"));
+  forEachParallel(backends_.size(), static_cast<int>(backends_.size()), [&](std::size_t i) {
+    auto& backend = *backends_[i];
+    RetryStats stats;
+    results[i] = retryResult<std::vector<Resource>>(options_.retry, clock_, "list " + backend.name(),
+                                                    [&] { return backend.list(selector); }, &stats);
+    logger().debug("step=list backend={} result={} found={} attempts={} ms={}", backend.name(),
+                   results[i].ok() ? "ok" : "error", results[i].ok() ? results[i].value().size() : 0,
+                   stats.attempts, stats.elapsed.count());
+  });
+  Inventory inventory;
+  const WallTime now = clock_.wallNow();
+  for (std::size_t i = 0; i < backends_.size(); ++i) {
+    const std::string name = backends_[i]->name();
+    if (!results[i].ok()) {
+      inventory.errors.push_back(name + ": list failed: " + results[i].error().describe());
+      continue;
+    }
+    for (auto r : results[i].value()) {
+      if (r.backend.empty()) r.backend = name;
+      if (selector.matches(r, now)) inventory.resources.push_back(std::move(r));
+    }
+  }
+  return inventory;
+}
+
+CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
+  const SteadyTime start = clock_.now();
+  const Selector scope = selector.states.empty() ? selector.activeOnly() : selector;
+  CleanupReport report;
+  report.runId = scope.runId.value_or("*");
+  report.selector = scope.describe();
+  report.dryRun = options_.dryRun;
+  report.failFast = options_.failureMode == FailureMode::FailFast;
+  logger().debug("step=cleanup-start selector=\"{}\" dry_run={} backends={}", report.selector, report.dryRun,
+                 backends_.size());
+
+  Inventory found = list(scope);
+  report.errors = found.errors;
+  const WallTime now = clock_.wallNow();
+  std::vector<Work> work;
+  for (const auto& r : found.resources) {
+    Work w;
+    w.resource = r;
+    w.backend = backend(r.backend).get();
+    w.report = reportFor(r, now);
+    if (w.backend == nullptr) {
+      w.report.errors.push_back("no backend named '" + r.backend + "' is configured");
+      w.report.skipped = true;
+    }
+    work.push_back(std::move(w));
+  }
+
+  if (options_.dryRun) {
+    for (auto& w : work) {
+      w.report.skipped = true;
+      w.report.actions.push_back({"plan", 0, milliseconds(0), true, "would stop (graceful, then force)"});
+      logger().info("step=plan ref={} status={} action=would-stop", w.resource.ref(), w.resource.status);
+    }
+  }
+  std::vector<ResourceReport> newcomers;
+  if (!options_.dryRun) {
+    CleanupRun run(*this, std::move(work));
+    run.requestStops();
+    run.awaitExits();
+    work = std::move(run.work());
+    if (!found.resources.empty()) {
+      Inventory after = list(scope);
+      for (const auto& e : after.errors) report.errors.push_back("verify: " + e);
+      newcomers = verify(after, work, clock_.wallNow());
+    }
+  }
+  for (auto& w : work) {
+    w.report.cleaned = w.finished;
+    w.report.duration = millisBetween(start, clock_.now());
+    report.resources.push_back(std::move(w.report));
+  }
+  for (auto& n : newcomers) report.resources.push_back(std::move(n));
+  report.elapsed = millisBetween(start, clock_.now());
+  report.finalize();
+  logger().log(report.success ? spdlog::level::info : spdlog::level::warn,
+               "step=cleanup-done selector=\"{}\" found={} cleaned={} remaining={} failed={} forced={} ms={}",
+               report.selector, report.totals.found, report.totals.cleaned, report.totals.remaining,
+               report.totals.failed, report.totals.forced, report.elapsed.count());
+  return report;
+}
+
+}  // namespace cleanroom

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (e2e/bench): they print figures and assert nothing.
+# Pass section names (teardown scaling fixture mock) to run only some.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+"${CLEANROOM_BUILD_DIR:-build}/e2e/bench/cleanroom_bench" "$@"

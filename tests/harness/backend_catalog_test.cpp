@@ -1,0 +1,74 @@
+#include "cleanroom/backend_catalog.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cleanroom/backends/agent_api_backend.h"
+#include "scoped_env.h"
+
+namespace cleanroom {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr const char* kAgentsUrl = "CLEANROOM_AGENTS_URL";
+
+TEST(BackendCatalogTest, ListsTheHttpBackendAndItsSettings) {
+  const std::vector<BackendCatalogEntry>& catalog = backendCatalog();
+  ASSERT_FALSE(catalog.empty());
+  EXPECT_EQ(catalog.front().name, "http");
+  EXPECT_EQ(catalog.front().settings, kAgentsUrl);
+}
+
+TEST(BackendCatalogTest, NothingConfiguredGivesNoBackends) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
+  ASSERT_TRUE(backends.ok()) << backends.error().describe();
+  EXPECT_TRUE(backends->empty());
+}
+
+TEST(BackendCatalogTest, BuildsEveryConfiguredBackend) {
+  tests::ScopedEnv url(kAgentsUrl, "http://127.0.0.1:7071");
+  Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
+  ASSERT_TRUE(backends.ok()) << backends.error().describe();
+  ASSERT_EQ(backends->size(), 1u);
+  EXPECT_EQ(backends->front()->name(), "http");
+  auto* agents = dynamic_cast<AgentApiBackend*>(backends->front().get());
+  ASSERT_NE(agents, nullptr);
+  EXPECT_EQ(agents->config().baseUrl, "http://127.0.0.1:7071");
+}
+
+TEST(BackendCatalogTest, MalformedSettingsNameTheVariable) {
+  tests::ScopedEnv url(kAgentsUrl, "https://agents.example.com");
+  Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
+  ASSERT_FALSE(backends.ok());
+  EXPECT_EQ(backends.error().kind, ErrorKind::Permanent);
+  EXPECT_THAT(backends.error().message, AllOf(HasSubstr(kAgentsUrl), HasSubstr("only http://")));
+}
+
+TEST(BackendCatalogTest, NamedBackendIsBuiltOnceEvenIfNamedTwice) {
+  tests::ScopedEnv url(kAgentsUrl, "http://127.0.0.1:7071");
+  Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment({"http", "http"});
+  ASSERT_TRUE(backends.ok()) << backends.error().describe();
+  EXPECT_EQ(backends->size(), 1u);
+}
+
+TEST(BackendCatalogTest, NamedBackendWithoutSettingsSaysWhatToSet) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment({"http"});
+  ASSERT_FALSE(backends.ok());
+  EXPECT_EQ(backends.error().kind, ErrorKind::Permanent);
+  EXPECT_THAT(backends.error().message,
+              AllOf(HasSubstr("\"http\""), HasSubstr("set CLEANROOM_AGENTS_URL"), HasSubstr("http://127.0.0.1:8080")));
+}
+
+TEST(BackendCatalogTest, UnknownNameListsTheKnownOnes) {
+  Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment({"kubernetes"});
+  ASSERT_FALSE(backends.ok());
+  EXPECT_EQ(backends.error().kind, ErrorKind::Permanent);
+  EXPECT_THAT(backends.error().message, AllOf(HasSubstr("unknown backend \"kubernetes\""), HasSubstr("http")));
+}
+
+}  // namespace
+}  // namespace cleanroom

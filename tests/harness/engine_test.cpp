@@ -1,0 +1,282 @@
+#include "cleanroom/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fakes.h"
+
+namespace cleanroom {
+namespace {
+
+using ::testing::_;
+using ::testing::AtLeast;
+using ::testing::Field;
+using ::testing::NiceMock;
+using ::testing::Return;
+using testing::makeResource;
+using testing::ManualClock;
+using testing::MockBackend;
+
+constexpr const char* kRun = "run-a";
+
+ResourceStatus terminating() { return {ResourceState::Stopping, "terminating"}; }
+ResourceStatus terminated() { return {ResourceState::Terminal, "terminated"}; }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() {
+    options.retry.jitter = 0;
+    options.gracePeriod = milliseconds(1000);
+    options.forceTimeout = milliseconds(1000);
+    engine = std::make_unique<CleanupEngine>(options, clock);
+    ON_CALL(*backend, canAwait()).WillByDefault(Return(false));
+    engine->addBackend(backend);
+  }
+
+  // The backend lists `first` once, then `after` (the verifying listing).
+  void listTwice(std::vector<Resource> first, std::vector<Resource> after = {}) {
+    EXPECT_CALL(*backend, list(_)).WillOnce(Return(first)).WillRepeatedly(Return(after));
+  }
+
+  ManualClock clock;
+  CleanupOptions options;
+  std::shared_ptr<NiceMock<MockBackend>> backend = std::make_shared<NiceMock<MockBackend>>();
+  std::unique_ptr<CleanupEngine> engine;
+};
+
+TEST_F(EngineTest, NothingToCleanIsSuccess) {
+  listTwice({});
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success);
+  EXPECT_EQ(report.totals.found, 0);
+  EXPECT_TRUE(report.resources.empty());
+}
+
+TEST_F(EngineTest, StopsGracefullyAndReturnsWhenTheResourceExits) {
+  listTwice({makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "a"), StopMode::Graceful)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).Times(0);
+  EXPECT_CALL(*backend, probe(_))
+      .WillOnce(Return(terminating()))
+      .WillOnce(Return(terminating()))
+      .WillOnce(Return(terminated()));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  ASSERT_EQ(report.resources.size(), 1u);
+  const auto& r = report.resources[0];
+  EXPECT_TRUE(report.success) << report.summary();
+  EXPECT_TRUE(r.cleaned);
+  EXPECT_FALSE(r.forced);
+  EXPECT_EQ(r.finalStatus, "terminated");
+  ASSERT_EQ(r.actions.size(), 2u);
+  EXPECT_EQ(r.actions[0].name, "stop");
+  EXPECT_EQ(r.actions[1].name, "await");
+  EXPECT_EQ(r.actions[1].attempts, 3);
+  EXPECT_LT(report.elapsed, options.gracePeriod);
+}
+
+TEST_F(EngineTest, ForcesAResourceThatIgnoresTheGracefulStop) {
+  listTwice({makeResource("stubborn", kRun)});
+  bool forced = false;
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).WillOnce([&](const Resource&, StopMode) {
+    forced = true;
+    return Status::success();
+  });
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly([&](const Resource&) { return forced ? terminated() : terminating(); });
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  ASSERT_EQ(report.resources.size(), 1u);
+  EXPECT_TRUE(report.resources[0].cleaned);
+  EXPECT_TRUE(report.resources[0].forced);
+  EXPECT_EQ(report.totals.forced, 1);
+  EXPECT_TRUE(report.success);
+  EXPECT_GE(clock.elapsed(), options.gracePeriod);
+}
+
+TEST_F(EngineTest, WithoutEscalationAStubbornResourceRemains) {
+  engine->options().escalateToForce = false;
+  listTwice({makeResource("stubborn", kRun)}, {makeResource("stubborn", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).Times(0);
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminating()));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_EQ(report.totals.remaining, 1);
+  EXPECT_NE(report.summary().find("fake/stubborn"), std::string::npos);
+}
+
+TEST_F(EngineTest, AlreadyGoneIsSuccess) {
+  listTwice({makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillOnce(Return(Error::gone("404")));
+  EXPECT_CALL(*backend, probe(_)).Times(0);
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success);
+  EXPECT_TRUE(report.resources[0].cleaned);
+  EXPECT_EQ(report.resources[0].finalState, ResourceState::Gone);
+}
+
+TEST_F(EngineTest, RetriesTransientStopFailuresAndCountsAttempts) {
+  listTwice({makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful))
+      .WillOnce(Return(Error::retryable("503")))
+      .WillOnce(Return(Error::retryable("503")))
+      .WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillOnce(Return(terminated()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success);
+  EXPECT_EQ(report.resources[0].actions[0].attempts, 3);
+  EXPECT_EQ(report.resources[0].attempts, 4);  // 3 stops + 1 probe
+}
+
+TEST_F(EngineTest, ContinueAndReportCollectsEveryFailure) {
+  engine->options().concurrency = 1;
+  listTwice({makeResource("bad", kRun), makeResource("good", kRun)}, {makeResource("bad", kRun)});
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "bad"), _)).WillOnce(Return(Error::permanent("403 forbidden")));
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "good"), _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(Field(&Resource::id, "good"))).WillOnce(Return(terminated()));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_EQ(report.totals.cleaned, 1);
+  EXPECT_EQ(report.totals.failed, 1);
+  EXPECT_THAT(report.resources[0].errors[0], ::testing::HasSubstr("403 forbidden"));
+}
+
+TEST_F(EngineTest, FailFastStartsNothingAfterTheFirstFailure) {
+  engine->options().concurrency = 1;
+  engine->options().failureMode = FailureMode::FailFast;
+  listTwice({makeResource("bad", kRun), makeResource("next", kRun)});
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "bad"), _)).WillOnce(Return(Error::permanent("400")));
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "next"), _)).Times(0);
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_TRUE(report.failFast);
+  ASSERT_EQ(report.resources.size(), 2u);
+  EXPECT_TRUE(report.resources[1].skipped);
+  EXPECT_THAT(report.resources[1].errors[0], ::testing::HasSubstr("fail-fast after fake/bad"));
+}
+
+TEST_F(EngineTest, DryRunPlansWithoutTouchingAnything) {
+  engine->options().dryRun = true;
+  EXPECT_CALL(*backend, list(_)).WillOnce(Return(std::vector<Resource>{makeResource("a", kRun)}));
+  EXPECT_CALL(*backend, requestStop(_, _)).Times(0);
+  EXPECT_CALL(*backend, probe(_)).Times(0);
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.dryRun);
+  EXPECT_TRUE(report.success);
+  EXPECT_EQ(report.totals.remaining, 1);
+  EXPECT_EQ(report.resources[0].actions[0].name, "plan");
+}
+
+TEST_F(EngineTest, NeverTouchesAnotherRunsResources) {
+  listTwice({makeResource("mine", kRun), makeResource("theirs", "run-b")});
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "mine"), _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "theirs"), _)).Times(0);
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminated()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  ASSERT_EQ(report.resources.size(), 1u);
+  EXPECT_EQ(report.resources[0].id, "mine");
+}
+
+TEST_F(EngineTest, CleaningTwiceIsANoOp) {
+  Resource finished = makeResource("a", kRun, ResourceState::Terminal);
+  EXPECT_CALL(*backend, list(_)).WillRepeatedly(Return(std::vector<Resource>{finished}));
+  EXPECT_CALL(*backend, requestStop(_, _)).Times(0);
+  for (int i = 0; i < 2; ++i) {
+    CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+    EXPECT_TRUE(report.success);
+    EXPECT_EQ(report.totals.found, 0);
+  }
+}
+
+TEST_F(EngineTest, AListingFailureIsReportedNotHidden) {
+  engine->options().retry.maxAttempts = 2;
+  EXPECT_CALL(*backend, list(_)).WillRepeatedly(Return(Error::retryable("connection refused")));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  ASSERT_EQ(report.errors.size(), 1u);
+  EXPECT_THAT(report.errors[0], ::testing::HasSubstr("fake: list failed"));
+  EXPECT_THAT(report.errors[0], ::testing::HasSubstr("connection refused"));
+}
+
+TEST_F(EngineTest, VerificationCatchesWhatIsStillListed) {
+  listTwice({makeResource("a", kRun)}, {makeResource("a", kRun), makeResource("new", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillOnce(Return(terminated()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  ASSERT_EQ(report.resources.size(), 2u);
+  EXPECT_THAT(report.resources[0].errors[0], ::testing::HasSubstr("still listed"));
+  EXPECT_EQ(report.resources[1].id, "new");
+  EXPECT_THAT(report.resources[1].errors[0], ::testing::HasSubstr("appeared during cleanup"));
+}
+
+TEST_F(EngineTest, UsesServerPushWhenTheBackendOffersIt) {
+  listTwice({makeResource("a", kRun)});
+  ON_CALL(*backend, canAwait()).WillByDefault(Return(true));
+  EXPECT_CALL(*backend, requestStop(_, _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, awaitFinished(_, _)).WillOnce(Return(terminated()));
+  EXPECT_CALL(*backend, probe(_)).Times(0);
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success);
+  EXPECT_EQ(clock.sleeps(), 0);
+}
+
+TEST_F(EngineTest, PacesLongPollRetriesWhenTheServerIsDown) {
+  listTwice({makeResource("a", kRun)});
+  ON_CALL(*backend, canAwait()).WillByDefault(Return(true));
+  EXPECT_CALL(*backend, requestStop(_, _)).WillRepeatedly(Return(Status::success()));
+  EXPECT_CALL(*backend, awaitFinished(_, _)).WillRepeatedly(Return(Error::retryable("connection refused")));
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(Error::retryable("connection refused")));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_GT(clock.sleeps(), 0);
+  EXPECT_LE(clock.elapsed(), options.gracePeriod + options.forceTimeout + options.retry.deadline * 2);
+}
+
+TEST_F(EngineTest, ListAppliesTheSelectorsAgeFilter) {
+  Resource old = makeResource("old", kRun);
+  old.createdAt = clock.wallNow() - std::chrono::hours(25);
+  Resource young = makeResource("young", kRun);
+  young.createdAt = clock.wallNow() - std::chrono::minutes(5);
+  EXPECT_CALL(*backend, list(_)).WillOnce(Return(std::vector<Resource>{old, young}));
+  Selector s = Selector::forRun(kRun);
+  s.minAge = std::chrono::hours(24);
+  Inventory inventory = engine->list(s);
+  ASSERT_EQ(inventory.resources.size(), 1u);
+  EXPECT_EQ(inventory.resources[0].id, "old");
+}
+
+TEST_F(EngineTest, ReportSerializesToJson) {
+  listTwice({makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillOnce(Return(terminated()));
+  nlohmann::json j = engine->cleanup(Selector::forRun(kRun)).toJson();
+  EXPECT_EQ(j["runId"], kRun);
+  EXPECT_EQ(j["success"], true);
+  EXPECT_EQ(j["totals"]["cleaned"], 1);
+  EXPECT_EQ(j["resources"][0]["id"], "a");
+  EXPECT_EQ(j["resources"][0]["finalStatus"], "terminated");
+  EXPECT_EQ(j["resources"][0]["actions"][0]["name"], "stop");
+}
+
+TEST_F(EngineTest, CleansManyResourcesInParallel) {
+  std::vector<Resource> many;
+  for (int i = 0; i < 40; ++i) many.push_back(makeResource("r" + std::to_string(i), kRun));
+  listTwice(many);
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).Times(40).WillRepeatedly(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminated()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success);
+  EXPECT_EQ(report.totals.cleaned, 40);
+}
+
+}  // namespace
+}  // namespace cleanroom
