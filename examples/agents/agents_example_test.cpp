@@ -9,7 +9,8 @@
 //  - no sleeps anywhere: waits end when the agent finishes
 //    (waitForAgentTerminalState), teardown ends when the agents are gone;
 //  - main() registers MockAgentsEnvironment (runs cleanroom-mock-agents as a
-//    real process for the whole suite) and the listener that prints the
+//    real process for the whole suite, or uses the agent API that
+//    CLEANROOM_AGENTS_URL names) and the listener that prints the
 //    cleanroom trace of a failed test.
 //
 // Run: CLEANROOM_MOCK_AGENTS_BIN=path/to/cleanroom-mock-agents ./cleanroom_example_agents
@@ -132,8 +133,12 @@ TEST_F(AgentsExample, OneFinishesTheRestAreLeftForTearDown) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  // Runs against the agent API in CLEANROOM_AGENTS_URL when set (the demo
+  // starts a mock and points this at it), else starts cleanroom-mock-agents.
+  cleanroom::gtest::MockAgentsOptions options;
+  options.useRunningApiFromEnvironment = true;
   // gtest owns the environment and deletes it after RUN_ALL_TESTS().
-  ::testing::AddGlobalTestEnvironment(new cleanroom::gtest::MockAgentsEnvironment());
+  ::testing::AddGlobalTestEnvironment(new cleanroom::gtest::MockAgentsEnvironment(options));
   cleanroom::gtest::installCleanupTraceListener();
   return RUN_ALL_TESTS();
 }

@@ -15,9 +15,9 @@ using ::testing::AtLeast;
 using ::testing::Field;
 using ::testing::NiceMock;
 using ::testing::Return;
-using testing::makeResource;
-using testing::ManualClock;
-using testing::MockBackend;
+using tests::makeResource;
+using tests::ManualClock;
+using tests::MockBackend;
 
 constexpr const char* kRun = "run-a";
 

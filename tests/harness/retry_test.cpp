@@ -7,7 +7,7 @@
 namespace cleanroom {
 namespace {
 
-using testing::ManualClock;
+using tests::ManualClock;
 
 RetryPolicy noJitter() {
   RetryPolicy p;

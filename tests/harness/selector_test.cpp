@@ -8,7 +8,7 @@
 namespace cleanroom {
 namespace {
 
-using testing::makeResource;
+using tests::makeResource;
 
 const WallTime kNow = std::chrono::sys_days{std::chrono::year{2026} / 11 / 25};
 

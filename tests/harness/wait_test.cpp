@@ -7,7 +7,7 @@
 namespace cleanroom {
 namespace {
 
-using testing::ManualClock;
+using tests::ManualClock;
 
 TEST(AdaptiveWaitTest, IntervalsStartSmallAndGrowToTheCap) {
   AdaptiveWait w{milliseconds(2), 2.0, milliseconds(50)};

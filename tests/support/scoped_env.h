@@ -5,18 +5,19 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace cleanroom::tests {
 
 class ScopedEnv {
  public:
   // `value` nullopt unsets the variable.
-  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
+  ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
     if (value) {
-      ::setenv(name, value->c_str(), 1);
+      ::setenv(name_.c_str(), value->c_str(), 1);
     } else {
-      ::unsetenv(name);
+      ::unsetenv(name_.c_str());
     }
   }
   ~ScopedEnv() {
