@@ -45,6 +45,6 @@ export CLEANROOM_EXAMPLE_EXIT_DELAY_MS=1000,3000
 echo "== running the example suite (run id $CLEANROOM_RUN_ID); cleanup trace lines start with 'cleanroom'"
 "$example" --gtest_color=no
 
-echo "== what did the suite leave behind? (cleanroom ls --all-runs; exit 0 = nothing)"
+echo "== what did the suite leave behind? cleanroom ls --all-runs (finished agents stay listed for a while; exit 0 = nothing active)"
 CLEANROOM_LOG=warn "$cli" ls --all-runs
-echo "== nothing left; stopping the mock"
+echo "== nothing active is left; stopping the mock (it kills any agent process it still has)"

@@ -247,7 +247,7 @@ Inventory CleanupEngine::list(const Selector& selector) const {
     RetryStats stats;
     results[i] = retryResult<std::vector<Resource>>(options_.retry, clock_, "list " + backend.name(),
                                                     [&] { return backend.list(selector); }, &stats);
-    logger().debug("step=list backend={} result={} found={} attempts={} ms={}", backend.name(),
+    logger().debug("step=list backend={} result={} listed={} attempts={} ms={}", backend.name(),
                    results[i].ok() ? "ok" : "error", results[i].ok() ? results[i].value().size() : 0,
                    stats.attempts, stats.elapsed.count());
   });
@@ -259,10 +259,14 @@ Inventory CleanupEngine::list(const Selector& selector) const {
       inventory.errors.push_back(name + ": list failed: " + results[i].error().describe());
       continue;
     }
+    std::size_t matching = 0;
     for (auto r : results[i].value()) {
       if (r.backend.empty()) r.backend = name;
-      if (selector.matches(r, now)) inventory.resources.push_back(std::move(r));
+      if (!selector.matches(r, now)) continue;
+      inventory.resources.push_back(std::move(r));
+      ++matching;
     }
+    logger().debug("step=select backend={} selector=\"{}\" matching={}", name, selector.describe(), matching);
   }
   return inventory;
 }
