@@ -15,7 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "child_process.h"
+#include "cleanroom/child_process.h"
+#include "run_command.h"
 
 #ifndef CLEANROOM_CLI_PATH
 #error "CLEANROOM_CLI_PATH must point at the cleanroom executable"
@@ -76,16 +77,24 @@ std::vector<std::string> sorted(std::vector<std::string> ids) {
 class CleanroomCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    mock_ = std::make_unique<ServerProcess>(
-        std::vector<std::string>{CLEANROOM_MOCK_AGENTS_PATH, "--port", "0", "--log-level", "warn"});
-    url_ = urlFromListeningLine(mock_->firstLine());
+    auto mock = ChildProcess::spawn({CLEANROOM_MOCK_AGENTS_PATH, "--port", "0", "--log-level", "warn"});
+    ASSERT_TRUE(mock.ok()) << mock.error().message;
+    mock_ = std::move(mock).value();
+    auto banner = mock_->readLine(std::chrono::seconds(10));
+    ASSERT_TRUE(banner.ok()) << banner.error().message;
+    const std::string prefix = "listening on ";
+    ASSERT_EQ(banner.value().rfind(prefix, 0), 0u) << banner.value();
+    url_ = banner.value().substr(prefix.size());
     http_ = std::make_unique<httplib::Client>(url_);
     http_->set_read_timeout(10, 0);
   }
 
   void TearDown() override {
     http_.reset();
-    EXPECT_EQ(mock_->stop(), 0) << "cleanroom-mock-agents should exit 0 on SIGTERM";
+    if (!mock_) return;
+    const ChildProcess::Ending ending = mock_->stop(std::chrono::seconds(10));
+    EXPECT_TRUE(ending.graceful && ending.exitStatus == 0)
+        << "cleanroom-mock-agents should exit 0 on SIGTERM: " << ending.description;
   }
 
   // Runs the CLI against this test's mock.
@@ -138,7 +147,7 @@ class CleanroomCliTest : public ::testing::Test {
     ASSERT_TRUE(response && response->status == 201) << "POST /__cleanroom/faults failed";
   }
 
-  std::unique_ptr<ServerProcess> mock_;
+  std::unique_ptr<ChildProcess> mock_;
   std::string url_;
   std::unique_ptr<httplib::Client> http_;
 };
@@ -420,7 +429,7 @@ TEST_F(CleanroomCliTest, VerboseSweepTracesEveryStep) {
 
 TEST_F(CleanroomCliTest, UnreachableServerIsAFailureNotAUsageError) {
   const std::string url = url_;
-  mock_->stop();
+  mock_->stop(std::chrono::seconds(10));
 
   CommandResult ls = cli({"ls", "--run-id", kRunA});
   EXPECT_EQ(ls.exitCode, 1) << "nobody can say the room is clean\n" << ls.describe();

@@ -1,11 +1,9 @@
-#include "child_process.h"
+#include "run_command.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,21 +78,6 @@ int reap(pid_t pid) {
 int millisLeft(steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
-}
-
-// Blocks until `pid` exits or `limit` passes; returns true when it exited
-// (still to be reaped). Uses a pidfd, so it wakes on the exit itself.
-bool awaitExit(pid_t pid, milliseconds limit) {
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return false;
-  pollfd watch{pidfd, POLLIN, 0};
-  int ready = 0;
-  const auto deadline = steady_clock::now() + limit;
-  do {
-    ready = poll(&watch, 1, millisLeft(deadline));
-  } while (ready < 0 && errno == EINTR);
-  close(pidfd);
-  return ready > 0;
 }
 
 // Reads whatever `fd` has into `into`; returns false at EOF or on error.
@@ -174,74 +157,6 @@ CommandResult runCommand(const std::vector<std::string>& argv, const Environment
   }
   result.exitCode = reap(pid);
   return result;
-}
-
-ServerProcess::ServerProcess(const std::vector<std::string>& argv, milliseconds startLimit) {
-  std::vector<std::string> args = argv;
-  std::vector<char*> argPointers = pointers(args);
-  Pipe out = makePipe();
-  const pid_t parent = getpid();
-
-  pid_ = fork();
-  if (pid_ < 0) throw systemError("fork");
-  if (pid_ == 0) {
-    // Child: async-signal-safe calls only.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);  // the test process died already
-    dup2(out.write, STDOUT_FILENO);
-    execv(argPointers[0], argPointers.data());
-    _exit(127);
-  }
-  setpgid(pid_, pid_);  // also here, so the group exists before any kill(-pid)
-  closeFd(out.write);
-  stdoutFd_ = out.read;
-
-  std::string text;
-  const auto deadline = steady_clock::now() + startLimit;
-  pollfd watch{stdoutFd_, POLLIN, 0};
-  while (text.find('\n') == std::string::npos) {
-    const int ready = poll(&watch, 1, millisLeft(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready > 0 && readSome(stdoutFd_, text)) continue;
-    const int code = stop(milliseconds(2000));
-    throw std::runtime_error(args[0] + (ready == 0 ? " printed no line in time" : " closed stdout") +
-                             " (exit " + std::to_string(code) + "); output: " + text);
-  }
-  firstLine_ = text.substr(0, text.find('\n'));
-  drain_ = std::thread([fd = stdoutFd_] {
-    std::string ignored;
-    while (readSome(fd, ignored)) ignored.clear();
-  });
-}
-
-ServerProcess::~ServerProcess() {
-  try {
-    stop();
-  } catch (const std::exception&) {
-    // Destructors must not throw; stop() already tried SIGKILL.
-  }
-}
-
-int ServerProcess::stop(milliseconds limit) {
-  if (exitCode_) return *exitCode_;
-  kill(pid_, SIGTERM);
-  awaitExit(pid_, limit);
-  // Whatever is still alive in its group (the server itself after `limit`).
-  // Safe before reaping: the unreaped process keeps its id from being reused.
-  kill(-pid_, SIGKILL);
-  exitCode_ = reap(pid_);
-  if (drain_.joinable()) drain_.join();
-  closeFd(stdoutFd_);
-  return *exitCode_;
-}
-
-std::string urlFromListeningLine(const std::string& line) {
-  const std::string prefix = "listening on ";
-  if (line.rfind(prefix, 0) != 0) throw std::runtime_error("expected 'listening on http://HOST:PORT', got: " + line);
-  std::string url = line.substr(prefix.size());
-  while (!url.empty() && (url.back() == '\r' || url.back() == ' ')) url.pop_back();
-  return url;
 }
 
 }  // namespace cleanroom::e2e
