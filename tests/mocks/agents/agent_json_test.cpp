@@ -47,6 +47,9 @@ struct BadBody {
   std::string messagePart;
 };
 
+// Test names and ctest listings show the body, not the struct's bytes.
+void PrintTo(const BadBody& bad, std::ostream* out) { *out << bad.body; }
+
 class AgentSpecErrorTest : public ::testing::TestWithParam<BadBody> {};
 
 TEST_P(AgentSpecErrorTest, NamesTheBadField) {

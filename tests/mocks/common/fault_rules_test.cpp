@@ -41,6 +41,9 @@ struct BadRule {
   std::string messagePart;
 };
 
+// Test names and ctest listings show the rule, not the struct's bytes.
+void PrintTo(const BadRule& bad, std::ostream* out) { *out << bad.rule.dump(); }
+
 class FaultRuleErrorTest : public ::testing::TestWithParam<BadRule> {};
 
 TEST_P(FaultRuleErrorTest, NamesTheBadField) {
