@@ -2,11 +2,16 @@
 // from the environment.
 #include "cleanroom/backend_catalog.h"
 
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
 
 #include "cleanroom/backends/agent_api_backend.h"
+#include "cleanroom/backends/process_backend.h"
+#include "cleanroom/backends/tmux_backend.h"
+#include "cleanroom/backends/workspace_backend.h"
+#include "cleanroom/env.h"
 
 namespace cleanroom {
 namespace {
@@ -19,6 +24,9 @@ struct CatalogItem {
   BackendCatalogEntry entry;
   std::string example;  // a valid setting, shown when it is missing
   FromEnvironment build;
+  // Part of the automatic set when its settings are present. A backend that
+  // needs no settings (process) is used only when named.
+  bool automatic = true;
 };
 
 std::optional<Result<std::shared_ptr<Backend>>> agentApiFromEnvironment() {
@@ -33,9 +41,56 @@ std::optional<Result<std::shared_ptr<Backend>>> agentApiFromEnvironment() {
   }
 }
 
+// Processes this run launched through cleanroom, found by their launch
+// marker; needs no settings.
+std::optional<Result<std::shared_ptr<Backend>>> processFromEnvironment() {
+  try {
+    std::shared_ptr<Backend> backend = std::make_shared<ProcessBackend>(ProcessBackendConfig{});
+    return Result<std::shared_ptr<Backend>>(std::move(backend));
+  } catch (const ConfigError& e) {
+    return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
+  }
+}
+
+// Agent files in the workspace CLEANROOM_WORKSPACE names.
+std::optional<Result<std::shared_ptr<Backend>>> workspaceFromEnvironment() {
+  std::optional<std::string> root = env::get("CLEANROOM_WORKSPACE");
+  if (!root) return std::nullopt;
+  if (!std::filesystem::is_directory(*root)) {
+    return Result<std::shared_ptr<Backend>>(Error::permanent(
+        "CLEANROOM_WORKSPACE=" + *root + " is not a directory: set it to the task workspace agents write into"));
+  }
+  try {
+    WorkspaceConfig config;
+    config.root = *root;
+    std::shared_ptr<Backend> backend = std::make_shared<WorkspaceBackend>(std::move(config));
+    return Result<std::shared_ptr<Backend>>(std::move(backend));
+  } catch (const ConfigError& e) {
+    return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
+  }
+}
+
+// Sessions on the tmux server CLEANROOM_TMUX_SOCKET selects, through the
+// client CLEANROOM_TMUX names.
+std::optional<Result<std::shared_ptr<Backend>>> tmuxFromEnvironment() {
+  std::optional<Result<TmuxConfig>> config = TmuxConfig::fromEnvironment();
+  if (!config) return std::nullopt;
+  if (!config->ok()) return Result<std::shared_ptr<Backend>>(config->error());
+  try {
+    std::shared_ptr<Backend> backend = std::make_shared<TmuxBackend>(config->value());
+    return Result<std::shared_ptr<Backend>>(std::move(backend));
+  } catch (const ConfigError& e) {
+    return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
+  }
+}
+
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
       {{"http", "CLEANROOM_AGENTS_URL"}, "CLEANROOM_AGENTS_URL=http://127.0.0.1:8080", agentApiFromEnvironment},
+      {{"process", "nothing (use --backend process)"}, "--backend process", processFromEnvironment, false},
+      {{"tmux", "CLEANROOM_TMUX_SOCKET or CLEANROOM_TMUX"}, "CLEANROOM_TMUX_SOCKET=/tmp/cleanroom-tmux/sock",
+       tmuxFromEnvironment},
+      {{"workspace", "CLEANROOM_WORKSPACE"}, "CLEANROOM_WORKSPACE=/path/to/task/workspace", workspaceFromEnvironment},
   };
   return items;
 }
@@ -56,6 +111,7 @@ std::string knownNames() {
 Result<std::vector<std::shared_ptr<Backend>>> everyConfigured() {
   std::vector<std::shared_ptr<Backend>> backends;
   for (const CatalogItem& item : catalogItems()) {
+    if (!item.automatic) continue;
     std::optional<Result<std::shared_ptr<Backend>>> backend = item.build();
     if (!backend) continue;
     if (!backend->ok()) return backend->error();

@@ -2,6 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "cleanroom/backends/agent_api_backend.h"
 #include "scoped_env.h"
@@ -23,6 +26,9 @@ TEST(BackendCatalogTest, ListsTheHttpBackendAndItsSettings) {
 
 TEST(BackendCatalogTest, NothingConfiguredGivesNoBackends) {
   tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
   Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
   ASSERT_TRUE(backends.ok()) << backends.error().describe();
   EXPECT_TRUE(backends->empty());
@@ -30,6 +36,9 @@ TEST(BackendCatalogTest, NothingConfiguredGivesNoBackends) {
 
 TEST(BackendCatalogTest, BuildsEveryConfiguredBackend) {
   tests::ScopedEnv url(kAgentsUrl, "http://127.0.0.1:7071");
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
   Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
   ASSERT_TRUE(backends.ok()) << backends.error().describe();
   ASSERT_EQ(backends->size(), 1u);
@@ -68,6 +77,60 @@ TEST(BackendCatalogTest, UnknownNameListsTheKnownOnes) {
   ASSERT_FALSE(backends.ok());
   EXPECT_EQ(backends.error().kind, ErrorKind::Permanent);
   EXPECT_THAT(backends.error().message, AllOf(HasSubstr("unknown backend \"kubernetes\""), HasSubstr("http")));
+}
+
+TEST(BackendCatalogTest, TheProcessBackendIsUsedOnlyWhenNamed) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  auto automatic = backendsFromEnvironment();
+  ASSERT_TRUE(automatic.ok());
+  EXPECT_TRUE(automatic->empty());
+  auto named = backendsFromEnvironment({"process"});
+  ASSERT_TRUE(named.ok()) << named.error().describe();
+  ASSERT_EQ(named->size(), 1u);
+  EXPECT_EQ(named->front()->name(), "process");
+}
+
+TEST(BackendCatalogTest, TheWorkspaceComesFromCleanroomWorkspace) {
+  char pattern[] = "/tmp/cr-catalog-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  {
+    tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+    tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+    tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+    tests::ScopedEnv workspace("CLEANROOM_WORKSPACE", dir);
+    auto backends = backendsFromEnvironment();
+    ASSERT_TRUE(backends.ok()) << backends.error().describe();
+    ASSERT_EQ(backends->size(), 1u);
+    EXPECT_EQ(backends->front()->name(), "workspace");
+  }
+  {
+    tests::ScopedEnv workspace("CLEANROOM_WORKSPACE", dir + "/missing");
+    auto backends = backendsFromEnvironment({"workspace"});
+    ASSERT_FALSE(backends.ok());
+    EXPECT_THAT(backends.error().message, AllOf(HasSubstr("CLEANROOM_WORKSPACE"), HasSubstr("not a directory")));
+  }
+  ::rmdir(dir.c_str());
+}
+
+TEST(BackendCatalogTest, TmuxComesFromItsVariables) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  {
+    tests::ScopedEnv socket("CLEANROOM_TMUX_SOCKET", std::string("/tmp/cr-catalog-tmux/sock"));
+    auto backends = backendsFromEnvironment();
+    ASSERT_TRUE(backends.ok()) << backends.error().describe();
+    ASSERT_EQ(backends->size(), 1u);
+    EXPECT_EQ(backends->front()->name(), "tmux");
+  }
+  tests::ScopedEnv relative("CLEANROOM_TMUX_SOCKET", std::string("relative/sock"));
+  auto backends = backendsFromEnvironment();
+  ASSERT_FALSE(backends.ok());
+  EXPECT_THAT(backends.error().message, HasSubstr("CLEANROOM_TMUX_SOCKET"));
 }
 
 }  // namespace

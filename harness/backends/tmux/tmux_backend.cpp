@@ -1,0 +1,539 @@
+// TmuxBackend: tmux sessions named cr-<run id>-<suffix>, their pane
+// processes and everything those started. Single attempts only; the engine
+// retries and waits.
+#include "cleanroom/backends/tmux_backend.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "cleanroom/env.h"
+#include "cleanroom/run.h"
+#include "cleanroom/trace.h"
+#include "tmux_client.h"
+
+namespace cleanroom {
+namespace {
+
+constexpr const char* kBinaryVariable = "CLEANROOM_TMUX";
+constexpr const char* kSocketVariable = "CLEANROOM_TMUX_SOCKET";
+constexpr const char* kListFormat = "#{session_name} #{session_created} #{pane_pid}";
+constexpr const char* kPaneFormat = "#{session_name} #{pane_pid}";
+constexpr size_t kMaxSuffixLength = 64;
+
+// How tmux answered, as far as the backend cares.
+enum class Answer {
+  Ok,
+  NoServer,   // no server on the socket: nothing exists
+  NoSession,  // the server has no such session
+  Failed,
+};
+
+bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
+
+Answer classify(const TmuxOutput& output) {
+  if (output.exitCode == 0) return Answer::Ok;
+  const std::string& err = output.err;
+  if (contains(err, "no server running on")) return Answer::NoServer;
+  if (contains(err, "error connecting to") &&
+      (contains(err, "(No such file or directory)") || contains(err, "(Connection refused)"))) {
+    return Answer::NoServer;
+  }
+  if (contains(err, "can't find session")) return Answer::NoSession;
+  return Answer::Failed;
+}
+
+bool isPermanentFailure(const std::string& err) {
+  for (const char* word : {"duplicate session", "unknown command", "unknown option", "usage:", "invalid",
+                           "(Permission denied)", "bad session name", "not a terminal"}) {
+    if (contains(err, word)) return true;
+  }
+  return false;
+}
+
+// Returns the error for a failed call; `what` names the call.
+Error failure(const TmuxOutput& output, const std::string& what) {
+  std::string message = what + " failed (exit " + std::to_string(output.exitCode) + ")";
+  if (!output.err.empty()) message += ": " + output.err;
+  if (output.exitCode > 128) return Error::retryable(message + " (client killed by a signal)");
+  return isPermanentFailure(output.err) ? Error::permanent(message) : Error::retryable(message);
+}
+
+std::string joinForTrace(const std::vector<std::string>& args) {
+  std::string text;
+  bool environmentValue = false;
+  for (const std::string& arg : args) {
+    std::string shown = arg;
+    // Values given with -e may be secrets: show the name only.
+    if (environmentValue) shown = arg.substr(0, arg.find('=')) + "=…";
+    environmentValue = arg == "-e";
+    text += (text.empty() ? "" : " ") + shown;
+  }
+  return text;
+}
+
+std::optional<long long> parseNumber(std::string_view text) {
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+// Splits "<name> <a> <b>" from the right: the name may contain spaces.
+std::optional<std::pair<std::string, std::vector<std::string>>> splitTrailing(const std::string& line, int count) {
+  std::vector<std::string> tail;
+  size_t end = line.size();
+  for (int i = 0; i < count; ++i) {
+    const size_t space = line.rfind(' ', end - 1);
+    if (space == std::string::npos || space == 0) return std::nullopt;
+    tail.insert(tail.begin(), line.substr(space + 1, end - space - 1));
+    end = space;
+  }
+  return std::make_pair(line.substr(0, end), tail);
+}
+
+Status checkSuffix(const std::string& suffix) {
+  const bool valid = !suffix.empty() && suffix.size() <= kMaxSuffixLength &&
+                     std::all_of(suffix.begin(), suffix.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+                     });
+  if (valid) return Status::success();
+  return Error::permanent("tmux session suffix '" + suffix + "' is not valid; use 1-" +
+                          std::to_string(kMaxSuffixLength) + " of [A-Za-z0-9_-] (e.g. agent_1)");
+}
+
+// Returns the value of `variable` in /proc/PID/environ, if readable.
+std::optional<std::string> environmentValue(pid_t pid, const std::string& variable) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  const std::string wanted = variable + "=";
+  for (std::string entry; std::getline(in, entry, '\0');) {
+    if (entry.compare(0, wanted.size(), wanted) == 0) return entry.substr(wanted.size());
+  }
+  return std::nullopt;
+}
+
+// Processes that carry both this run's marker and this session's name.
+// The processes carrying both markers createSession gives a pane:
+// CLEANROOM_RUN_ID (any run: the session name already embeds the run id, and
+// parsing it back is ambiguous for ids containing '-') and
+// CLEANROOM_TMUX_SESSION=<session>.
+std::vector<ProcessInfo> markedWithSession(const std::vector<ProcessInfo>& snapshot, const std::string& session) {
+  std::vector<ProcessInfo> found;
+  for (const ProcessInfo& p : snapshot) {
+    if (p.id.pid == ::getpid() || !p.runMarker) continue;
+    if (environmentValue(p.id.pid, kTmuxSessionVariable) == session) found.push_back(p);
+  }
+  return found;
+}
+
+void addUnique(std::vector<ProcessInfo>& into, const ProcessInfo& process) {
+  auto same = [&](const ProcessInfo& p) { return p.id == process.id; };
+  if (std::none_of(into.begin(), into.end(), same)) into.push_back(process);
+}
+
+const ProcessInfo* findPid(const std::vector<ProcessInfo>& snapshot, pid_t pid) {
+  auto it = std::find_if(snapshot.begin(), snapshot.end(), [&](const ProcessInfo& p) { return p.id.pid == pid; });
+  return it == snapshot.end() ? nullptr : &*it;
+}
+
+std::string noteFor(const ProcessInfo& now, const std::vector<ProcessIdentity>& panes) {
+  if (panes.empty()) return "";
+  auto inSession = [&](const ProcessIdentity& pane) { return now.sid == pane.pid; };
+  auto inGroup = [&](const ProcessIdentity& pane) { return now.pgid == pane.pid; };
+  if (std::none_of(panes.begin(), panes.end(), inSession)) return "escaped with setsid";
+  if (std::none_of(panes.begin(), panes.end(), inGroup)) return "left the process group";
+  return "";
+}
+
+std::string describeSurvivors(const std::vector<TmuxSurvivor>& survivors) {
+  std::string text;
+  for (const TmuxSurvivor& s : survivors) text += (text.empty() ? "" : ", ") + s.describe();
+  return text;
+}
+
+}  // namespace
+
+std::string TmuxSurvivor::describe() const {
+  std::string text = std::to_string(id.pid) + " " + command;
+  if (!note.empty()) text += " (" + note + ")";
+  return text;
+}
+
+std::optional<Result<TmuxConfig>> TmuxConfig::fromEnvironment() {
+  std::optional<std::string> binary = env::get(kBinaryVariable);
+  std::optional<std::string> socket = env::get(kSocketVariable);
+  if (!binary && !socket) return std::nullopt;
+  TmuxConfig config;
+  if (binary) {
+    if (binary->find('/') != std::string::npos && ::access(binary->c_str(), X_OK) != 0) {
+      return Result<TmuxConfig>(Error::permanent(std::string(kBinaryVariable) + "='" + *binary +
+                                                 "' is not an executable file; set it to the tmux binary "
+                                                 "(e.g. /usr/bin/tmux) or a name found in PATH"));
+    }
+    config.binary = *binary;
+  }
+  if (socket) {
+    if (socket->front() != '/') {
+      return Result<TmuxConfig>(Error::permanent(std::string(kSocketVariable) + "='" + *socket +
+                                                 "' is not an absolute path; set it to the tmux server socket "
+                                                 "(as given to tmux -S), e.g. /tmp/cleanroom-tmux/sock"));
+    }
+    config.socketPath = *socket;
+  }
+  return Result<TmuxConfig>(std::move(config));
+}
+
+TmuxBackend::TmuxBackend(TmuxConfig config) : config_(std::move(config)) {
+  if (config_.binary.empty()) throw ConfigError("tmux backend: binary is empty; set CLEANROOM_TMUX or TmuxConfig::binary");
+  if (config_.commandTimeout <= milliseconds(0)) {
+    throw ConfigError("tmux backend: commandTimeout must be positive (e.g. 5s)");
+  }
+  if (config_.sessionPrefix.empty()) throw ConfigError("tmux backend: sessionPrefix is empty (default \"cr-\")");
+}
+
+Result<TmuxOutput> TmuxBackend::tmux(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv;
+  if (!config_.socketPath.empty()) {
+    argv = {"-S", config_.socketPath};
+  } else if (!config_.socketName.empty()) {
+    argv = {"-L", config_.socketName};
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  Result<TmuxOutput> output = tmux_client::run(config_.binary, argv, config_.commandTimeout);
+  if (output) {
+    if (output->exitCode == 0) {
+      logger().debug("step=tmux args=\"{}\" rc=0 ms={}", joinForTrace(args), output->elapsed.count());
+    } else {
+      logger().debug("step=tmux args=\"{}\" rc={} ms={} err=\"{}\"", joinForTrace(args), output->exitCode,
+                     output->elapsed.count(), output->err);
+    }
+  } else {
+    logger().debug("step=tmux args=\"{}\" result={} error=\"{}\"", joinForTrace(args),
+                   toString(output.error().kind), output.error().message);
+  }
+  return output;
+}
+
+std::string TmuxBackend::sessionName(const std::string& runId, const std::string& suffix) const {
+  return config_.sessionPrefix + runId + "-" + suffix;
+}
+
+std::string TmuxBackend::runIdOf(const std::string& sessionName) const {
+  if (sessionName.compare(0, config_.sessionPrefix.size(), config_.sessionPrefix) != 0) return "";
+  const std::string rest = sessionName.substr(config_.sessionPrefix.size());
+  const size_t dash = rest.find('-');
+  if (dash == std::string::npos || dash == 0) return "";
+  return rest.substr(0, dash);
+}
+
+Resource TmuxBackend::sessionResource(const std::string& name, std::optional<WallTime> createdAt) const {
+  Resource r;
+  r.backend = this->name();
+  r.id = name;
+  r.name = name;
+  r.runId = runIdOf(name);
+  if (!r.runId.empty()) r.labels[kRunLabel] = r.runId;
+  r.createdAt = createdAt;
+  r.state = ResourceState::Running;
+  r.status = "running";
+  return r;
+}
+
+Result<std::vector<Resource>> TmuxBackend::list(const Selector& selector) {
+  Result<TmuxOutput> output = tmux({"list-sessions", "-F", kListFormat});
+  if (!output) return output.error();
+  const Answer answer = classify(*output);
+  if (answer != Answer::Ok && answer != Answer::NoServer) return failure(*output, "tmux list-sessions");
+
+  std::vector<Resource> resources;
+  for (const std::string& line : lines(output->out)) {
+    auto fields = splitTrailing(line, 2);
+    std::optional<long long> created = fields ? parseNumber(fields->second[0]) : std::nullopt;
+    if (!created) return Error::permanent("tmux list-sessions printed an unexpected line: '" + line + "'");
+    Resource r = sessionResource(fields->first, WallTime(std::chrono::seconds(*created)));
+    if (std::optional<long long> panePid = parseNumber(fields->second[1])) {
+      // The pane's own marker names its run exactly (a name can't, for run ids with '-').
+      Result<ProcessInfo> pane = readProcess(static_cast<pid_t>(*panePid));
+      if (pane && pane->runMarker) {
+        r.runId = *pane->runMarker;
+        r.labels[kRunLabel] = r.runId;
+      }
+    }
+    if (selector.runId) {
+      // A run's selector claims exactly the names with its prefix.
+      if (fields->first.rfind(sessionName(*selector.runId, ""), 0) != 0) continue;
+      r.runId = *selector.runId;
+      r.labels[kRunLabel] = r.runId;
+    }
+    std::lock_guard lock(mutex_);
+    auto record = records_.find(r.id);
+    if (record != records_.end() && record->second.stopRequested) {
+      r.state = ResourceState::Stopping;
+      r.status = "stopping";
+    }
+    resources.push_back(std::move(r));
+  }
+  for (Resource& r : unfinishedStopped(selector)) {
+    auto listed = [&](const Resource& other) { return other.id == r.id; };
+    if (std::none_of(resources.begin(), resources.end(), listed)) resources.push_back(std::move(r));
+  }
+  return resources;
+}
+
+// Sessions tmux no longer has but whose recorded processes are still alive.
+std::vector<Resource> TmuxBackend::unfinishedStopped(const Selector& selector) {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, record] : records_) {
+      if (!record.finished) names.push_back(name);
+    }
+  }
+  std::vector<Resource> out;
+  for (const std::string& name : names) {
+    if (selector.runId && name.rfind(sessionName(*selector.runId, ""), 0) != 0) continue;
+    std::vector<TmuxSurvivor> survivors = survivorsOf(name, nullptr);
+    if (survivors.empty()) continue;
+    Resource r = sessionResource(name, std::nullopt);
+    if (selector.runId) r.runId = *selector.runId;
+    r.state = ResourceState::Stopping;
+    r.status = "session gone; alive: " + describeSurvivors(survivors);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<pid_t>> TmuxBackend::panePids(const std::string& name) {
+  // Every pane of every session: "<session> <pane pid>".
+  Result<TmuxOutput> output = tmux({"list-panes", "-a", "-F", kPaneFormat});
+  if (!output) return output.error();
+  Answer answer = classify(*output);
+  int fieldsAfterName = 1;
+  if (answer == Answer::Failed && !isPermanentFailure(output->err)) return failure(*output, "tmux list-panes");
+  if (answer == Answer::Failed) {
+    // A tmux-compatible CLI without list-panes: the active pane of each
+    // session, "<session> <created> <pane pid>".
+    output = tmux({"list-sessions", "-F", kListFormat});
+    if (!output) return output.error();
+    answer = classify(*output);
+    fieldsAfterName = 2;
+  }
+  if (answer == Answer::NoServer) return Error::gone("tmux has no session " + name + " (no server running)");
+  if (answer != Answer::Ok) return failure(*output, "tmux list-sessions");
+
+  std::vector<pid_t> pids;
+  for (const std::string& line : lines(output->out)) {
+    auto fields = splitTrailing(line, fieldsAfterName);
+    if (!fields || fields->first != name) continue;
+    std::optional<long long> pid = parseNumber(fields->second.back());
+    if (pid && *pid > 0) pids.push_back(static_cast<pid_t>(*pid));
+  }
+  if (pids.empty()) return Error::gone("tmux has no session " + name);
+  return pids;
+}
+
+Result<TmuxBackend::Presence> TmuxBackend::sessionPresence(const std::string& name) {
+  Result<TmuxOutput> output = tmux({"has-session", "-t", "=" + name});
+  if (!output) return output.error();
+  switch (classify(*output)) {
+    case Answer::Ok:
+      return Presence::Listed;
+    case Answer::NoServer:
+    case Answer::NoSession:
+      return Presence::Absent;
+    case Answer::Failed:
+      break;
+  }
+  return failure(*output, "tmux has-session -t =" + name);
+}
+
+TmuxBackend::SessionRecord TmuxBackend::recordProcesses(const std::string& name, const std::vector<pid_t>& panes) {
+  const std::vector<ProcessInfo> snapshot = listProcesses();
+  std::lock_guard lock(mutex_);
+  SessionRecord& record = records_[name];
+  record.finished = false;
+  for (pid_t pid : panes) {
+    const ProcessInfo* pane = findPid(snapshot, pid);
+    if (pane == nullptr) continue;
+    if (std::find(record.panes.begin(), record.panes.end(), pane->id) == record.panes.end()) {
+      record.panes.push_back(pane->id);
+    }
+    addUnique(record.processes, *pane);
+  }
+  // Descendants of everything known so far (panes, and processes recorded by
+  // an earlier stop that may have started new children since).
+  const std::vector<ProcessInfo> known = record.processes;
+  for (const ProcessInfo& p : known) {
+    for (const ProcessInfo& child : descendantsOf(p.id, snapshot)) addUnique(record.processes, child);
+  }
+  for (const ProcessInfo& p : markedWithSession(snapshot, name)) addUnique(record.processes, p);
+  return record;
+}
+
+Status TmuxBackend::requestStop(const Resource& resource, StopMode mode) {
+  const std::string& name = resource.id;
+  Result<std::vector<pid_t>> panes = panePids(name);
+  if (!panes && !panes.error().isGone()) return panes.error();
+  const bool listed = panes.ok();
+  SessionRecord record = recordProcesses(name, listed ? *panes : std::vector<pid_t>{});
+  {
+    std::lock_guard lock(mutex_);
+    records_[name].stopRequested = true;
+  }
+
+  const int sig = mode == StopMode::Graceful ? SIGTERM : SIGKILL;
+  std::set<pid_t> signalledGroups;
+  for (const ProcessIdentity& pane : record.panes) {
+    if (signalGroup(pane.pid, pane, sig).ok()) signalledGroups.insert(pane.pid);
+  }
+  int signalled = static_cast<int>(signalledGroups.size());
+  for (const ProcessInfo& p : record.processes) {
+    Result<ProcessInfo> now = readProcess(p.id.pid);
+    if (!now || now->id != p.id || now->isZombie()) continue;
+    if (signalledGroups.count(now->pgid) != 0) continue;  // the group signal reached it
+    if (signalProcess(p.id, sig).ok()) ++signalled;
+  }
+  logger().debug("step=tmux-signal ref={} signal={} panes={} recorded={} signalled={}", resource.ref(),
+                 sig == SIGTERM ? "SIGTERM" : "SIGKILL", record.panes.size(), record.processes.size(), signalled);
+
+  if (!listed) {
+    if (signalled > 0) return Status::success();
+    return Error::gone("tmux has no session " + name + " and none of its processes is alive");
+  }
+  // Graceful: SIGTERM only. kill-session would SIGHUP the pane and cut its
+  // TERM handler short; tmux ends the session itself when the pane exits.
+  // A pane that ignores SIGTERM is forced (SIGKILL + kill-session) after the
+  // engine's grace period.
+  if (mode == StopMode::Graceful && signalled > 0) return Status::success();
+  Result<TmuxOutput> killed = tmux({"kill-session", "-t", "=" + name});
+  if (!killed) return killed.error();
+  switch (classify(*killed)) {
+    case Answer::Ok:
+      return Status::success();
+    case Answer::NoServer:
+    case Answer::NoSession:
+      // It ended between the listing and now: by our signal, or on its own.
+      if (signalled > 0) return Status::success();
+      return Error::gone("tmux has no session " + name);
+    case Answer::Failed:
+      break;
+  }
+  // tmux 3.3 says "server exited unexpectedly" when the session's end (by
+  // our signal) took the server down while it answered: ask again.
+  if (signalled > 0) {
+    Result<Presence> presence = sessionPresence(name);
+    if (presence && *presence == Presence::Absent) return Status::success();
+  }
+  return failure(*killed, "tmux kill-session -t =" + name);
+}
+
+std::vector<TmuxSurvivor> TmuxBackend::survivorsOf(const std::string& name, std::vector<TmuxSurvivor>* zombies) {
+  std::vector<ProcessInfo> candidates;
+  std::vector<ProcessIdentity> panes;
+  {
+    std::lock_guard lock(mutex_);
+    auto record = records_.find(name);
+    if (record != records_.end()) {
+      candidates = record->second.processes;
+      panes = record->second.panes;
+    }
+  }
+  for (const ProcessInfo& p : markedWithSession(listProcesses(), name)) addUnique(candidates, p);
+  std::vector<ProcessIdentity> ids;
+  for (const ProcessInfo& p : candidates) ids.push_back(p.id);
+  reapZombieChildren(ids);
+
+  std::vector<TmuxSurvivor> survivors;
+  for (const ProcessInfo& p : candidates) {
+    Result<ProcessInfo> now = readProcess(p.id.pid);
+    if (!now || now->id != p.id) continue;
+    TmuxSurvivor survivor{p.id, p.command, noteFor(*now, panes)};
+    if (!now->isZombie()) {
+      survivors.push_back(std::move(survivor));
+    } else if (zombies != nullptr) {
+      zombies->push_back(std::move(survivor));
+    }
+  }
+  return survivors;
+}
+
+Result<ResourceStatus> TmuxBackend::probe(const Resource& resource) {
+  Result<Presence> presence = sessionPresence(resource.id);
+  if (!presence) return presence.error();
+  bool stopRequested = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto record = records_.find(resource.id);
+    stopRequested = record != records_.end() && record->second.stopRequested;
+  }
+  if (*presence == Presence::Listed) {
+    if (stopRequested) return ResourceStatus{ResourceState::Stopping, "stopping"};
+    return ResourceStatus{ResourceState::Running, "running"};
+  }
+  std::vector<TmuxSurvivor> survivors = survivorsOf(resource.id, nullptr);
+  if (!survivors.empty()) {
+    return ResourceStatus{ResourceState::Stopping, "session gone; alive: " + describeSurvivors(survivors)};
+  }
+  {
+    std::lock_guard lock(mutex_);
+    auto record = records_.find(resource.id);
+    if (record != records_.end()) record->second.finished = true;
+  }
+  return ResourceStatus{ResourceState::Gone, "gone"};
+}
+
+Result<TmuxSessionCheck> TmuxBackend::checkSessionGone(const std::string& name) {
+  Result<Presence> presence = sessionPresence(name);
+  if (!presence) return presence.error();
+  TmuxSessionCheck check;
+  check.sessionKilled = *presence == Presence::Absent;
+  check.survivors = survivorsOf(name, &check.zombies);
+  check.noSurvivors = check.survivors.empty();
+  check.noZombies = check.zombies.empty();
+  logger().debug("step=tmux-check session={} killed={} survivors=\"{}\" zombies=\"{}\"", name, check.sessionKilled,
+                 describeSurvivors(check.survivors), describeSurvivors(check.zombies));
+  return check;
+}
+
+Result<Resource> TmuxBackend::createSession(const TmuxSessionSpec& spec) {
+  const std::string runId = spec.runId.empty() ? run::id() : spec.runId;
+  if (Status valid = run::validateId(runId, "tmux session run id"); !valid) return valid.error();
+  if (Status valid = checkSuffix(spec.suffix); !valid) return valid.error();
+  const std::string name = sessionName(runId, spec.suffix);
+
+  std::vector<std::string> args{"new-session", "-d", "-s", name};
+  args.insert(args.end(), {"-e", std::string(kRunMarkerVariable) + "=" + runId});
+  args.insert(args.end(), {"-e", std::string(kTmuxSessionVariable) + "=" + name});
+  for (const auto& [key, value] : spec.env) args.insert(args.end(), {"-e", key + "=" + value});
+  if (!spec.cwd.empty()) args.insert(args.end(), {"-c", spec.cwd});
+  if (!spec.command.empty()) args.push_back(spec.command);
+
+  const WallTime before = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  Result<TmuxOutput> output = tmux(args);
+  if (!output) return output.error();
+  if (classify(*output) != Answer::Ok) return failure(*output, "tmux new-session -s " + name);
+  Resource r = sessionResource(name, before);
+  r.runId = runId;
+  r.labels[kRunLabel] = runId;
+  return r;
+}
+
+}  // namespace cleanroom
