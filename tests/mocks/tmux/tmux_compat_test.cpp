@@ -25,7 +25,7 @@ class TmuxCompatTest : public ToolProcessTest, public ::testing::WithParamInterf
  protected:
   void SetUp() override {
     tool_ = GetParam() == "tmux" ? kRealTmux : CLEANROOM_MOCK_TMUX_EXE;
-    if (!std::filesystem::exists(tool_)) GTEST_SKIP() << tool_ << " is not installed";
+    ASSERT_TRUE(std::filesystem::exists(tool_)) << tool_ << " is not installed: scripts/install-deps.sh installs tmux";
     ToolProcessTest::SetUp();
   }
 

@@ -82,6 +82,15 @@ struct TmuxFlavor {
 
 void PrintTo(const TmuxFlavor& flavor, std::ostream* os) { *os << flavor.label << " (" << flavor.binary << ")"; }
 
+std::vector<TmuxFlavor> mockFlavors() {
+  std::vector<TmuxFlavor> out;
+#ifdef CLEANROOM_MOCK_TMUX_PATH
+  out.push_back({"mock_tmux", CLEANROOM_MOCK_TMUX_PATH, true});
+#endif
+  return out;
+}
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MockTmuxFaultsTest);
+
 std::vector<TmuxFlavor> flavors() {
   std::vector<TmuxFlavor> out{{"real_tmux", kRealTmux, false}};
 #ifdef CLEANROOM_MOCK_TMUX_PATH
@@ -93,7 +102,8 @@ std::vector<TmuxFlavor> flavors() {
 class TmuxBackendTest : public ::testing::TestWithParam<TmuxFlavor> {
  protected:
   void SetUp() override {
-    if (::access(GetParam().binary.c_str(), X_OK) != 0) GTEST_SKIP() << GetParam().binary << " is not installed";
+    ASSERT_EQ(::access(GetParam().binary.c_str(), X_OK), 0)
+        << GetParam().binary << " is not installed: scripts/install-deps.sh installs tmux";
     ASSERT_TRUE(becomeChildSubreaper());
     dir_ = makeTempDir();
     socket_ = dir_ + "/sock";
@@ -380,8 +390,10 @@ TEST_P(TmuxBackendTest, TracesEveryTmuxCallWithoutEnvironmentValues) {
   ASSERT_TRUE(eventually([&] { return backend_->probe(*session).value().state == ResourceState::Gone; }));
 }
 
-TEST_P(TmuxBackendTest, TmuxFailingTwiceIsRetriedByTheEngine) {
-  if (!GetParam().isMock) GTEST_SKIP() << "fault injection needs cleanroom-mock-tmux";
+// Fault injection (fail, hang, orphan) exists only in cleanroom-mock-tmux.
+class MockTmuxFaultsTest : public TmuxBackendTest {};
+
+TEST_P(MockTmuxFaultsTest, TmuxFailingTwiceIsRetriedByTheEngine) {
   // The stop looks up the session's panes first: that call fails twice.
   createSession("flaky", "sleep 600");
   armMockFault(R"({"fail": 2, "command": "list-panes"})");
@@ -396,8 +408,7 @@ TEST_P(TmuxBackendTest, TmuxFailingTwiceIsRetriedByTheEngine) {
   expectNothingOfRunLeft();
 }
 
-TEST_P(TmuxBackendTest, FailedCallIsRetryableAndTheNextOneWorks) {
-  if (!GetParam().isMock) GTEST_SKIP() << "fault injection needs cleanroom-mock-tmux";
+TEST_P(MockTmuxFaultsTest, FailedCallIsRetryableAndTheNextOneWorks) {
   createSession("flaky", "sleep 600");
   armMockFault(R"({"fail": 2, "command": "list-sessions"})");
 
@@ -414,8 +425,7 @@ TEST_P(TmuxBackendTest, FailedCallIsRetryableAndTheNextOneWorks) {
   EXPECT_TRUE(report.success) << report.toJson().dump(2);
 }
 
-TEST_P(TmuxBackendTest, HangPastTheCommandTimeoutIsRetryableThenWorks) {
-  if (!GetParam().isMock) GTEST_SKIP() << "fault injection needs cleanroom-mock-tmux";
+TEST_P(MockTmuxFaultsTest, HangPastTheCommandTimeoutIsRetryableThenWorks) {
   TmuxConfig impatient = configFor(socket_);
   impatient.commandTimeout = 200ms;
   auto backend = std::make_shared<TmuxBackend>(impatient);
@@ -435,8 +445,7 @@ TEST_P(TmuxBackendTest, HangPastTheCommandTimeoutIsRetryableThenWorks) {
   expectNothingOfRunLeft();
 }
 
-TEST_P(TmuxBackendTest, MockOrphanOutlivingKillSessionIsFoundAndKilled) {
-  if (!GetParam().isMock) GTEST_SKIP() << "the orphan fault needs cleanroom-mock-tmux";
+TEST_P(MockTmuxFaultsTest, MockOrphanOutlivingKillSessionIsFoundAndKilled) {
   armMockFault(R"({"orphan": 1})");
   Resource session = createSession("orphaned", "sleep 600");
   std::string orphanLine;
@@ -458,6 +467,8 @@ TEST_P(TmuxBackendTest, MockOrphanOutlivingKillSessionIsFoundAndKilled) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Flavors, TmuxBackendTest, ::testing::ValuesIn(flavors()),
+                         [](const ::testing::TestParamInfo<TmuxFlavor>& info) { return info.param.label; });
+INSTANTIATE_TEST_SUITE_P(Mock, MockTmuxFaultsTest, ::testing::ValuesIn(mockFlavors()),
                          [](const ::testing::TestParamInfo<TmuxFlavor>& info) { return info.param.label; });
 
 // --- configuration and the command runner (no tmux server needed) ----------
