@@ -29,60 +29,48 @@ struct CatalogItem {
   bool automatic = true;
 };
 
-std::optional<Result<std::shared_ptr<Backend>>> agentApiFromEnvironment() {
-  std::optional<Result<AgentApiConfig>> config = AgentApiConfig::fromEnvironment();
+using BuiltBackend = std::optional<Result<std::shared_ptr<Backend>>>;
+
+// Builds backend T from `config` (a Result of its config, or nullopt when its
+// settings are absent); a constructor's ConfigError becomes a Permanent error.
+template <class T, class Config>
+BuiltBackend build(std::optional<Result<Config>> config) {
   if (!config) return std::nullopt;
   if (!config->ok()) return Result<std::shared_ptr<Backend>>(config->error());
   try {
-    std::shared_ptr<Backend> backend = std::make_shared<AgentApiBackend>(config->value());
+    std::shared_ptr<Backend> backend = std::make_shared<T>(std::move(*config).value());
     return Result<std::shared_ptr<Backend>>(std::move(backend));
   } catch (const ConfigError& e) {
     return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
   }
 }
+
+BuiltBackend agentApiFromEnvironment() { return build<AgentApiBackend>(AgentApiConfig::fromEnvironment()); }
 
 // Processes this run launched through cleanroom, found by their launch
 // marker; needs no settings.
-std::optional<Result<std::shared_ptr<Backend>>> processFromEnvironment() {
-  try {
-    std::shared_ptr<Backend> backend = std::make_shared<ProcessBackend>(ProcessBackendConfig{});
-    return Result<std::shared_ptr<Backend>>(std::move(backend));
-  } catch (const ConfigError& e) {
-    return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
-  }
+BuiltBackend processFromEnvironment() {
+  return build<ProcessBackend>(std::optional<Result<ProcessBackendConfig>>(ProcessBackendConfig{}));
 }
 
 // Agent files in the workspace CLEANROOM_WORKSPACE names.
-std::optional<Result<std::shared_ptr<Backend>>> workspaceFromEnvironment() {
+std::optional<Result<WorkspaceConfig>> workspaceConfigFromEnvironment() {
   std::optional<std::string> root = env::get("CLEANROOM_WORKSPACE");
   if (!root) return std::nullopt;
   if (!std::filesystem::is_directory(*root)) {
-    return Result<std::shared_ptr<Backend>>(Error::permanent(
+    return Result<WorkspaceConfig>(Error::permanent(
         "CLEANROOM_WORKSPACE=" + *root + " is not a directory: set it to the task workspace agents write into"));
   }
-  try {
-    WorkspaceConfig config;
-    config.root = *root;
-    std::shared_ptr<Backend> backend = std::make_shared<WorkspaceBackend>(std::move(config));
-    return Result<std::shared_ptr<Backend>>(std::move(backend));
-  } catch (const ConfigError& e) {
-    return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
-  }
+  WorkspaceConfig config;
+  config.root = *root;
+  return Result<WorkspaceConfig>(std::move(config));
 }
+
+BuiltBackend workspaceFromEnvironment() { return build<WorkspaceBackend>(workspaceConfigFromEnvironment()); }
 
 // Sessions on the tmux server CLEANROOM_TMUX_SOCKET selects, through the
 // client CLEANROOM_TMUX names.
-std::optional<Result<std::shared_ptr<Backend>>> tmuxFromEnvironment() {
-  std::optional<Result<TmuxConfig>> config = TmuxConfig::fromEnvironment();
-  if (!config) return std::nullopt;
-  if (!config->ok()) return Result<std::shared_ptr<Backend>>(config->error());
-  try {
-    std::shared_ptr<Backend> backend = std::make_shared<TmuxBackend>(config->value());
-    return Result<std::shared_ptr<Backend>>(std::move(backend));
-  } catch (const ConfigError& e) {
-    return Result<std::shared_ptr<Backend>>(Error::permanent(e.what()));
-  }
-}
+BuiltBackend tmuxFromEnvironment() { return build<TmuxBackend>(TmuxConfig::fromEnvironment()); }
 
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
