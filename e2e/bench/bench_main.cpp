@@ -10,7 +10,6 @@
 //   mock       cleanroom-mock-agents start-up to ready, and its request rate
 //
 // Every section starts cleanroom-mock-agents as a real process and stops it.
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +30,7 @@
 #include "cleanroom/engine.h"
 #include "cleanroom/fixtures.h"
 #include "cleanroom/run.h"
+#include "bench_support.h"
 
 namespace {
 
@@ -38,18 +38,9 @@ using namespace std::chrono_literals;
 using cleanroom::milliseconds;
 using json = nlohmann::json;
 using Seconds = std::chrono::duration<double>;
-using SteadyClock = std::chrono::steady_clock;
-
-double msSince(SteadyClock::time_point start) {
-  return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto index = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(index, v.size() - 1)];
-}
+using cleanroom::bench::msSince;
+using cleanroom::bench::percentile;
+using cleanroom::bench::SteadyClock;
 
 struct Mock {
   std::unique_ptr<cleanroom::ChildProcess> process;
@@ -200,18 +191,7 @@ void mockFigures() {
 }
 
 void printMachine() {
-  utsname u{};
-  uname(&u);
-  std::string cpu = "unknown cpu";
-  std::ifstream info("/proc/cpuinfo");
-  for (std::string line; std::getline(info, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  std::printf("# cleanroom benchmarks\nmachine: %s, %u cores, %s %s\n", cpu.c_str(),
-              std::thread::hardware_concurrency(), u.sysname, u.release);
+  std::printf("# cleanroom benchmarks\nmachine: %s\n", cleanroom::bench::machineDescription().c_str());
 }
 
 }  // namespace
