@@ -97,6 +97,18 @@ class ProcessBackendTest : public ::testing::Test {
   }
 
   // Waits until the script launched as `name` printed `line`.
+  // Waits for the "parent" script's child that escaped with setsid and
+  // returns it in `escapee`.
+  void findEscapee(const Resource& parent, std::optional<ProcessInfo>& escapee) {
+    ASSERT_TRUE(waitForOutput("parent", "ready"));
+    ASSERT_TRUE(waitFor([&] {
+      for (auto& p : backend_->survivorsOf(parent)) {
+        if (p.command == "sleep 600" && p.sid == p.id.pid) escapee = p;
+      }
+      return escapee.has_value();
+    }));
+  }
+
   bool waitForOutput(const std::string& name, const std::string& line) {
     return waitFor([&] { return contents(dir_ / (name + ".out")).find(line + "\n") != std::string::npos; });
   }
@@ -171,14 +183,8 @@ TEST_F(ProcessBackendTest, ProcessThatIgnoresSigtermIsForcedAfterTheGracePeriod)
 
 TEST_F(ProcessBackendTest, ChildThatEscapedWithSetsidIsFoundNamedAndKilled) {
   Resource r = launchShell("setsid sleep 600 & echo ready; exec sleep 700", "parent");
-  ASSERT_TRUE(waitForOutput("parent", "ready"));
   std::optional<ProcessInfo> escapee;
-  ASSERT_TRUE(waitFor([&] {
-    for (auto& p : backend_->survivorsOf(r)) {
-      if (p.command == "sleep 600" && p.sid == p.id.pid) escapee = p;
-    }
-    return escapee.has_value();
-  }));
+  ASSERT_NO_FATAL_FAILURE(findEscapee(r, escapee));
 
   auto listed = backend_->list(Selector::forRun(runId_)).value();
   auto it = std::find_if(listed.begin(), listed.end(), [&](const Resource& x) { return x.id == escapee->id.text(); });
@@ -195,14 +201,8 @@ TEST_F(ProcessBackendTest, ChildThatEscapedWithSetsidIsFoundNamedAndKilled) {
 
 TEST_F(ProcessBackendTest, FinishedOnlyWhenDescendantsAreGoneTooAndSurvivorsAreNamed) {
   Resource r = launchShell("setsid sleep 600 & echo ready; exec sleep 700", "parent");
-  ASSERT_TRUE(waitForOutput("parent", "ready"));
   std::optional<ProcessInfo> escapee;
-  ASSERT_TRUE(waitFor([&] {
-    for (auto& p : backend_->survivorsOf(r)) {
-      if (p.command == "sleep 600" && p.sid == p.id.pid) escapee = p;
-    }
-    return escapee.has_value();
-  }));
+  ASSERT_NO_FATAL_FAILURE(findEscapee(r, escapee));
   ASSERT_TRUE(signalProcess(ProcessIdentity::parse(r.id).value(), SIGKILL).ok());  // only the root
 
   ResourceStatus status;
