@@ -11,8 +11,12 @@
 //    agents (SIGTERM, forced after the grace period), then archives their
 //    logs and deletes their prompt files, and fails the test if anything
 //    survives;
-//  - the order of that cleanup (cleanupAgentsThenFiles): agents first, files
-//    second, so no log is archived while its agent still writes to it;
+//  - the order of that cleanup comes from the engine: sessions and their
+//    processes are the Agents stage, files the Files stage, so no log is
+//    archived while its agent still writes to it;
+//  - the per-agent record of the report (session killed, prompt deleted,
+//    logs archived, no zombies, archived files) — what hand-written
+//    teardowns used to return;
 //  - no sleeps and no timing thresholds: waits end on the event (the first
 //    log line, the session ending), teardown ends when the agents are gone.
 //
@@ -38,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cleanroom/backends/tmux_backend.h"
@@ -198,17 +203,11 @@ class TmuxAgentsExample : public ::testing::Test {
     workspaceConfig.root = workspace_;
     files_ = std::make_shared<WorkspaceBackend>(workspaceConfig);
 
-    // One engine for listing (isolation checks see sessions and files in one
-    // call) and one per backend for the ordered cleanup. They share the
-    // backend instances: the TmuxBackend remembers the processes of the
-    // sessions it stopped.
+    // One engine for the suite: isolation checks see sessions and files in
+    // one listing, and cleanup stops the sessions before it touches files.
     engine_ = std::make_unique<CleanupEngine>();
     engine_->addBackend(tmux_);
     engine_->addBackend(files_);
-    agentsEngine_ = std::make_unique<CleanupEngine>();
-    agentsEngine_->addBackend(tmux_);
-    filesEngine_ = std::make_unique<CleanupEngine>();
-    filesEngine_->addBackend(files_);
   }
 
   static void TearDownTestSuite() {
@@ -240,8 +239,6 @@ class TmuxAgentsExample : public ::testing::Test {
     });
     if (!reaped) std::cerr << "tmux-agents example: tmux server or agent processes did not go away\n";
     engine_.reset();
-    agentsEngine_.reset();
-    filesEngine_.reset();
     tmux_.reset();
     files_.reset();
     std::error_code ignored;
@@ -259,35 +256,28 @@ class TmuxAgentsExample : public ::testing::Test {
   }
 
   void TearDown() override {
-    const Cleanup cleanup = cleanupAgentsThenFiles();
-    EXPECT_TRUE(cleanup.success()) << cleanup.summary();
+    const AgentCleanupResult cleanup = cleanupAgents();
+    EXPECT_TRUE(cleanup.success) << cleanup.report.summary();
   }
 
-  // What cleanupAgentsThenFiles did, one result per step.
-  struct Cleanup {
-    AgentCleanupResult agents;
-    AgentCleanupResult files;
-
-    bool success() const { return agents.success && files.success; }
-    std::string summary() const {
-      return "agents: " + agents.report.summary() + "\nfiles: " + files.report.summary();
-    }
-  };
-
-  // Stops every agent of this run, THEN archives their logs and deletes
-  // their prompt files. The order matters: one engine with both backends
-  // would clean them in parallel, archiving a log while its agent — still
-  // winding down after SIGTERM — appends its last line to it (the line is
-  // lost, or lands in a new log nobody archives). So: agents first (returns
-  // when every session and every process that left it is gone, forcing
-  // after processExitDelay), files second.
-  static Cleanup cleanupAgentsThenFiles() {
+  // Stops every agent of this run (returns when every session and every
+  // process that left it is gone, forcing after processExitDelay), THEN
+  // archives their logs and deletes their prompt files: the workspace
+  // backend is in the engine's Files stage. In parallel, a log could be
+  // archived while its agent — still winding down after SIGTERM — appends
+  // its last line to it.
+  static AgentCleanupResult cleanupAgents() {
     AgentCleanupOptions options;
     options.processExitDelay = gracePeriod();
-    Cleanup cleanup;
-    cleanup.agents = cleanroom::cleanupRealAgents(*agentsEngine_, options);
-    cleanup.files = cleanroom::cleanupRealAgents(*filesEngine_, options);
-    return cleanup;
+    return cleanroom::cleanupRealAgents(*engine_, options);
+  }
+
+  // Returns the report's record of `agentId`, or nullptr.
+  static const cleanroom::AgentTeardown* teardownOf(const AgentCleanupResult& cleanup, const std::string& agentId) {
+    for (const cleanroom::AgentTeardown& agent : cleanup.report.agents) {
+      if (agent.agentId == agentId) return &agent;
+    }
+    return nullptr;
   }
 
   // How long a stopped agent may take to exit before it is forced: about a
@@ -341,8 +331,6 @@ class TmuxAgentsExample : public ::testing::Test {
   static inline std::shared_ptr<TmuxBackend> tmux_;
   static inline std::shared_ptr<WorkspaceBackend> files_;
   static inline std::unique_ptr<CleanupEngine> engine_;
-  static inline std::unique_ptr<CleanupEngine> agentsEngine_;
-  static inline std::unique_ptr<CleanupEngine> filesEngine_;
 };
 
 TEST_F(TmuxAgentsExample, SeveralAgentsAreStoppedByTearDown) {
@@ -366,12 +354,19 @@ TEST_F(TmuxAgentsExample, StoppedAgentsLeaveTheirLogsInTheArchive) {
   }
   for (const std::string& id : ids) ASSERT_TRUE(waitUntilStarted(id)) << id << " wrote no log line";
 
-  const Cleanup cleanup = cleanupAgentsThenFiles();
-  ASSERT_TRUE(cleanup.success()) << cleanup.summary();
-  EXPECT_EQ(cleanup.agents.cleaned, 4);
-  EXPECT_EQ(cleanup.agents.report.totals.forced, 0) << "the agents exit by themselves after SIGTERM";
+  const AgentCleanupResult cleanup = cleanupAgents();
+  ASSERT_TRUE(cleanup.success) << cleanup.report.summary();
+  EXPECT_EQ(cleanup.cleaned, 8) << "four sessions, four agents' files";
+  EXPECT_EQ(cleanup.report.totals.forced, 0) << "the agents exit by themselves after SIGTERM";
 
   for (const std::string& id : ids) {
+    // The record hand-written teardowns used to return, per agent.
+    const cleanroom::AgentTeardown* teardown = teardownOf(cleanup, id);
+    ASSERT_NE(teardown, nullptr) << id;
+    EXPECT_TRUE(teardown->success()) << teardown->describe();
+    EXPECT_TRUE(teardown->sessionKilled && teardown->promptDeleted && teardown->logsArchived) << teardown->describe();
+    EXPECT_TRUE(teardown->noZombies) << teardown->describe();
+    EXPECT_THAT(teardown->archivedFiles, ::testing::Contains("archive/" + id + "_stream.jsonl"));
     EXPECT_FALSE(fs::exists(promptFile(id))) << id;
     EXPECT_FALSE(fs::exists(streamLog(id))) << id;
     const std::vector<std::string> archived = readLines(archivedStreamLog(id));
@@ -390,12 +385,12 @@ TEST_F(TmuxAgentsExample, AgentIgnoringSigtermIsForced) {
   ASSERT_TRUE(waitUntilStarted(stubborn));
   ASSERT_TRUE(waitUntilStarted(agentId("polite")));
 
-  const Cleanup cleanup = cleanupAgentsThenFiles();
-  ASSERT_TRUE(cleanup.success()) << cleanup.summary();
-  ASSERT_EQ(cleanup.agents.report.resources.size(), 2u);
-  for (const cleanroom::ResourceReport& agent : cleanup.agents.report.resources) {
-    // Only the one that ignored SIGTERM needed SIGKILL.
-    EXPECT_EQ(agent.forced, agent.id == session->id) << agent.ref();
+  const AgentCleanupResult cleanup = cleanupAgents();
+  ASSERT_TRUE(cleanup.success) << cleanup.report.summary();
+  ASSERT_EQ(cleanup.report.resources.size(), 4u) << "two sessions, two agents' files";
+  for (const cleanroom::ResourceReport& resource : cleanup.report.resources) {
+    // Only the session that ignored SIGTERM needed SIGKILL.
+    EXPECT_EQ(resource.forced, resource.id == session->id) << resource.ref();
   }
   const std::vector<std::string> archived = readLines(archivedStreamLog(stubborn));
   ASSERT_FALSE(archived.empty());
@@ -447,8 +442,8 @@ TEST_F(TmuxAgentsExample, LeftoverFromAnEarlierTestIsNamed) {
   EXPECT_NE(message.find(promptFile(id).filename().string()), std::string::npos) << message;
 
   // Cleaning up makes the check pass again.
-  const Cleanup cleanup = cleanupAgentsThenFiles();
-  ASSERT_TRUE(cleanup.success()) << cleanup.summary();
+  const AgentCleanupResult cleanup = cleanupAgents();
+  ASSERT_TRUE(cleanup.success) << cleanup.report.summary();
   EXPECT_NO_THROW(cleanroom::verifyTestIsolation(engine(), Selector::thisRun().activeOnly()));
 }
 

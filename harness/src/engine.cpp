@@ -43,8 +43,14 @@ struct Work {
 
 class CleanupRun {
  public:
-  CleanupRun(const CleanupEngine& engine, std::vector<Work> work)
-      : options_(engine.options()), clock_(engine.clock()), work_(std::move(work)) {}
+  // `failFastRef` names the resource whose failure already ended new work
+  // in an earlier stage (empty: none).
+  CleanupRun(const CleanupEngine& engine, std::vector<Work> work, std::string failFastRef)
+      : options_(engine.options()),
+        clock_(engine.clock()),
+        work_(std::move(work)),
+        failFastTriggered_(!failFastRef.empty()),
+        failFastRef_(std::move(failFastRef)) {}
 
   void requestStops() {
     forEachParallel(work_.size(), options_.concurrency, [&](std::size_t i) { requestStop(work_[i]); });
@@ -56,6 +62,8 @@ class CleanupRun {
   }
 
   std::vector<Work>& work() { return work_; }
+  // The resource whose failure triggered fail-fast, or "".
+  std::string failFastRef() const { return failFastTriggered_ ? failFastRef_ : std::string(); }
 
  private:
   void record(Work& w, ActionRecord action) {
@@ -202,6 +210,37 @@ ResourceReport reportFor(const Resource& r, WallTime now) {
   return rep;
 }
 
+// Builds the per-agent teardown records from the resources carrying
+// kAgentLabel: the engine's view (an Agents resource still alive), then each
+// backend's details.
+std::vector<AgentTeardown> teardownsOf(std::vector<Work>& work, bool zombiesAreCritical) {
+  std::vector<AgentTeardown> agents;
+  for (Work& w : work) {
+    const auto label = w.resource.labels.find(kAgentLabel);
+    if (label == w.resource.labels.end() || label->second.empty()) continue;
+    auto it = std::find_if(agents.begin(), agents.end(),
+                           [&](const AgentTeardown& a) { return a.agentId == label->second; });
+    if (it == agents.end()) {
+      agents.push_back({});
+      it = std::prev(agents.end());
+      it->agentId = label->second;
+      it->zombiesCritical = zombiesAreCritical;
+    }
+    it->resources.push_back(w.resource.ref());
+    const bool running = w.backend == nullptr || w.backend->stage() == CleanupStage::Agents;
+    if (running && !w.finished) it->sessionKilled = false;
+    for (const auto& e : w.report.errors) it->errors.push_back(w.resource.ref() + ": " + e);
+    if (w.backend != nullptr) w.backend->describeTeardown(w.resource, *it);
+  }
+  for (const AgentTeardown& a : agents) {
+    logger().debug("step=teardown agent={} session_killed={} prompt_deleted={} logs_archived={} archived={} "
+                   "no_zombies={} result={}",
+                   a.agentId, a.sessionKilled, a.promptDeleted, a.logsArchived, a.archivedFiles.size(), a.noZombies,
+                   a.success() ? "ok" : "not-clean");
+  }
+  return agents;
+}
+
 // Marks what the verifying listing still shows as active; returns newcomers.
 std::vector<ResourceReport> verify(const Inventory& after, std::vector<Work>& work, WallTime now) {
   std::vector<ResourceReport> newcomers;
@@ -240,21 +279,25 @@ std::shared_ptr<Backend> CleanupEngine::backend(const std::string& name) const {
   return nullptr;
 }
 
-Inventory CleanupEngine::list(const Selector& selector) const {
-  std::vector<Result<std::vector<Resource>>> results(backends_.size(), Error::permanent("not listed"));
-  forEachParallel(backends_.size(), static_cast<int>(backends_.size()), [&](std::size_t i) {
-    auto& backend = *backends_[i];
+namespace {
+
+// Lists `backends` in parallel, each with the engine's retry policy.
+Inventory listBackends(const CleanupEngine& engine, const Selector& selector,
+                       const std::vector<std::shared_ptr<Backend>>& backends) {
+    std::vector<Result<std::vector<Resource>>> results(backends.size(), Error::permanent("not listed"));
+  forEachParallel(backends.size(), static_cast<int>(backends.size()), [&](std::size_t i) {
+    auto& backend = *backends[i];
     RetryStats stats;
-    results[i] = retryResult<std::vector<Resource>>(options_.retry, clock_, "list " + backend.name(),
+    results[i] = retryResult<std::vector<Resource>>(engine.options().retry, engine.clock(), "list " + backend.name(),
                                                     [&] { return backend.list(selector); }, &stats);
     logger().debug("step=list backend={} result={} listed={} attempts={} ms={}", backend.name(),
                    results[i].ok() ? "ok" : "error", results[i].ok() ? results[i].value().size() : 0,
                    stats.attempts, stats.elapsed.count());
   });
   Inventory inventory;
-  const WallTime now = clock_.wallNow();
-  for (std::size_t i = 0; i < backends_.size(); ++i) {
-    const std::string name = backends_[i]->name();
+  const WallTime now = engine.clock().wallNow();
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    const std::string name = backends[i]->name();
     if (!results[i].ok()) {
       inventory.errors.push_back(name + ": list failed: " + results[i].error().describe());
       continue;
@@ -271,6 +314,35 @@ Inventory CleanupEngine::list(const Selector& selector) const {
   return inventory;
 }
 
+std::vector<std::shared_ptr<Backend>> backendsOfStage(const CleanupEngine& engine, CleanupStage stage) {
+  std::vector<std::shared_ptr<Backend>> chosen;
+  for (const auto& b : engine.backends()) {
+    if (b->stage() == stage) chosen.push_back(b);
+  }
+  return chosen;
+}
+
+std::vector<Work> workFor(const CleanupEngine& engine, const Inventory& found) {
+  const WallTime now = engine.clock().wallNow();
+  std::vector<Work> work;
+  for (const auto& r : found.resources) {
+    Work w;
+    w.resource = r;
+    w.backend = engine.backend(r.backend).get();
+    w.report = reportFor(r, now);
+    if (w.backend == nullptr) {
+      w.report.errors.push_back("no backend named '" + r.backend + "' is configured");
+      w.report.skipped = true;
+    }
+    work.push_back(std::move(w));
+  }
+  return work;
+}
+
+}  // namespace
+
+Inventory CleanupEngine::list(const Selector& selector) const { return listBackends(*this, selector, backends_); }
+
 CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
   const SteadyTime start = clock_.now();
   const Selector scope = selector.states.empty() ? selector.activeOnly() : selector;
@@ -282,23 +354,12 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
   logger().debug("step=cleanup-start selector=\"{}\" dry_run={} backends={}", report.selector, report.dryRun,
                  backends_.size());
 
-  Inventory found = list(scope);
-  report.errors = found.errors;
-  const WallTime now = clock_.wallNow();
   std::vector<Work> work;
-  for (const auto& r : found.resources) {
-    Work w;
-    w.resource = r;
-    w.backend = backend(r.backend).get();
-    w.report = reportFor(r, now);
-    if (w.backend == nullptr) {
-      w.report.errors.push_back("no backend named '" + r.backend + "' is configured");
-      w.report.skipped = true;
-    }
-    work.push_back(std::move(w));
-  }
-
+  bool foundAny = false;
   if (options_.dryRun) {
+    Inventory found = list(scope);
+    report.errors = found.errors;
+    work = workFor(*this, found);
     for (auto& w : work) {
       w.report.skipped = true;
       w.report.actions.push_back({"plan", 0, milliseconds(0), true, "would stop (graceful, then force)"});
@@ -306,17 +367,28 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
     }
   }
   std::vector<ResourceReport> newcomers;
-  if (!options_.dryRun) {
-    CleanupRun run(*this, std::move(work));
+  std::string failFastRef;
+  for (CleanupStage stage : {CleanupStage::Agents, CleanupStage::Files}) {
+    if (options_.dryRun) break;
+    const auto stageBackends = backendsOfStage(*this, stage);
+    if (stageBackends.empty()) continue;
+    Inventory found = listBackends(*this, scope, stageBackends);
+    report.errors.insert(report.errors.end(), found.errors.begin(), found.errors.end());
+    foundAny = foundAny || !found.resources.empty();
+    logger().debug("step=stage stage={} backends={} found={}", toString(stage), stageBackends.size(),
+                   found.resources.size());
+    CleanupRun run(*this, workFor(*this, found), failFastRef);
     run.requestStops();
     run.awaitExits();
-    work = std::move(run.work());
-    if (!found.resources.empty()) {
-      Inventory after = list(scope);
-      for (const auto& e : after.errors) report.errors.push_back("verify: " + e);
-      newcomers = verify(after, work, clock_.wallNow());
-    }
+    failFastRef = run.failFastRef();
+    for (auto& w : run.work()) work.push_back(std::move(w));
   }
+  if (!options_.dryRun && foundAny) {
+    Inventory after = list(scope);
+    for (const auto& e : after.errors) report.errors.push_back("verify: " + e);
+    newcomers = verify(after, work, clock_.wallNow());
+  }
+  if (!options_.dryRun) report.agents = teardownsOf(work, options_.zombiesAreCritical);
   for (auto& w : work) {
     w.report.cleaned = w.finished;
     w.report.duration = millisBetween(start, clock_.now());

@@ -19,7 +19,9 @@ void CleanupReport::finalize() {
     if (r.skipped) ++totals.skipped;
     totals.attempts += r.attempts;
   }
-  const bool clean = errors.empty() && totals.failed == 0;
+  bool agentsClean = true;
+  for (const auto& agent : agents) agentsClean = agentsClean && agent.success();
+  const bool clean = errors.empty() && totals.failed == 0 && agentsClean;
   success = dryRun ? clean : clean && totals.remaining == 0;
 }
 
@@ -56,6 +58,8 @@ nlohmann::json resourceJson(const ResourceReport& r) {
 nlohmann::json CleanupReport::toJson() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : resources) list.push_back(resourceJson(r));
+  nlohmann::json agentList = nlohmann::json::array();
+  for (const auto& a : agents) agentList.push_back(a.toJson());
   return {{"runId", runId},
           {"selector", selector},
           {"dryRun", dryRun},
@@ -71,7 +75,8 @@ nlohmann::json CleanupReport::toJson() const {
             {"skipped", totals.skipped},
             {"attempts", totals.attempts}}},
           {"errors", errors},
-          {"resources", list}};
+          {"resources", list},
+          {"agents", agentList}};
 }
 
 std::string CleanupReport::summary() const {
@@ -89,6 +94,10 @@ std::string CleanupReport::summary() const {
     if (r.age) out << " age=" << formatDuration(*r.age);
     if (r.skipped) out << (dryRun ? " (would stop)" : " (skipped)");
     for (const auto& e : r.errors) out << "\n    " << e;
+  }
+  for (const auto& agent : agents) {
+    if (agent.success() && agent.noZombies) continue;
+    out << "\n  agent " << agent.describe();
   }
   return out.str();
 }

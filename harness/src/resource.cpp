@@ -28,4 +28,8 @@ const char* toString(StopMode mode) {
   return mode == StopMode::Graceful ? "graceful" : "force";
 }
 
+const char* toString(CleanupStage stage) {
+  return stage == CleanupStage::Agents ? "agents" : "files";
+}
+
 }  // namespace cleanroom

@@ -278,5 +278,160 @@ TEST_F(EngineTest, CleansManyResourcesInParallel) {
   EXPECT_EQ(report.totals.cleaned, 40);
 }
 
+// Stages and the per-agent teardown record: an agents backend ("tmux") and a
+// files backend ("files") whose resources belong to agents by label.
+class EngineStagesTest : public EngineTest {
+ protected:
+  EngineStagesTest() {
+    ON_CALL(*files, stage()).WillByDefault(Return(CleanupStage::Files));
+    ON_CALL(*files, canAwait()).WillByDefault(Return(false));
+    engine->addBackend(files);
+  }
+
+  static Resource ofAgent(Resource r, const std::string& agentId) {
+    r.labels[kAgentLabel] = agentId;
+    return r;
+  }
+  static Resource session(const std::string& agentId) {
+    return ofAgent(makeResource("cr-" + std::string(kRun) + "-" + agentId, kRun), agentId);
+  }
+  static Resource filesOf(const std::string& agentId) {
+    return ofAgent(makeResource(agentId, kRun, ResourceState::Running, "files"), agentId);
+  }
+
+  std::shared_ptr<NiceMock<MockBackend>> files = std::make_shared<NiceMock<MockBackend>>("files");
+};
+
+TEST_F(EngineStagesTest, FilesAreListedAndCleanedOnlyAfterEveryAgentIsGone) {
+  bool agentExited = false;
+  EXPECT_CALL(*backend, list(_)).WillOnce(Return(std::vector<Resource>{session("a1")}))
+      .WillRepeatedly(Return(std::vector<Resource>{}));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillOnce(Return(terminating())).WillOnce([&](const Resource&) {
+    agentExited = true;
+    return ResourceStatus{ResourceState::Gone, "no session"};
+  });
+  EXPECT_CALL(*files, list(_))
+      .WillOnce([&](const Selector&) {
+        EXPECT_TRUE(agentExited) << "files listed while the agent was still running";
+        return std::vector<Resource>{filesOf("a1")};
+      })
+      .WillRepeatedly(Return(std::vector<Resource>{}));
+  EXPECT_CALL(*files, requestStop(_, _)).WillOnce([&](const Resource&, StopMode) {
+    EXPECT_TRUE(agentExited) << "files cleaned while the agent was still running";
+    return Status::success();
+  });
+  EXPECT_CALL(*files, probe(_)).WillOnce(Return(ResourceStatus{ResourceState::Gone, "no files"}));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_TRUE(report.success) << report.summary();
+  ASSERT_EQ(report.resources.size(), 2u);
+  EXPECT_EQ(report.resources[0].backend, "fake");
+  EXPECT_EQ(report.resources[1].backend, "files");
+}
+
+TEST_F(EngineStagesTest, OneRecordPerAgentCombinesItsResourcesAndTheBackendsDetails) {
+  EXPECT_CALL(*backend, list(_)).WillOnce(Return(std::vector<Resource>{session("a1"), session("a2")}))
+      .WillRepeatedly(Return(std::vector<Resource>{}));
+  EXPECT_CALL(*backend, requestStop(_, _)).WillRepeatedly(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(ResourceStatus{ResourceState::Gone, "no session"}));
+  EXPECT_CALL(*files, list(_)).WillOnce(Return(std::vector<Resource>{filesOf("a1")}))
+      .WillRepeatedly(Return(std::vector<Resource>{}));
+  EXPECT_CALL(*files, requestStop(_, _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*files, probe(_)).WillOnce(Return(ResourceStatus{ResourceState::Gone, "no files"}));
+  EXPECT_CALL(*files, describeTeardown(Field(&Resource::id, "a1"), _))
+      .WillOnce([](const Resource&, AgentTeardown& record) {
+        record.archivedFiles.push_back("archive/a1_stream.jsonl");
+        record.deletedFiles.push_back("agent_prompt_a1.txt");
+      });
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_TRUE(report.success) << report.summary();
+  ASSERT_EQ(report.agents.size(), 2u);
+  const AgentTeardown& a1 = report.agents[0];
+  EXPECT_EQ(a1.agentId, "a1");
+  EXPECT_TRUE(a1.success());
+  EXPECT_TRUE(a1.sessionKilled);
+  EXPECT_THAT(a1.resources, ::testing::ElementsAre("fake/cr-run-a-a1", "files/a1"));
+  EXPECT_THAT(a1.archivedFiles, ::testing::ElementsAre("archive/a1_stream.jsonl"));
+  EXPECT_EQ(report.agents[1].agentId, "a2");
+  EXPECT_TRUE(report.agents[1].archivedFiles.empty());
+  const nlohmann::json json = report.toJson();
+  EXPECT_EQ(json["agents"][0]["agentId"], "a1");
+  EXPECT_EQ(json["agents"][0]["archivedFiles"][0], "archive/a1_stream.jsonl");
+  EXPECT_EQ(json["agents"][0]["success"], true);
+}
+
+TEST_F(EngineStagesTest, AnAgentStillRunningFailsItsRecordAndTheReport) {
+  engine->options().escalateToForce = false;
+  EXPECT_CALL(*backend, list(_)).WillRepeatedly(Return(std::vector<Resource>{session("stuck")}));
+  EXPECT_CALL(*backend, requestStop(_, _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminating()));
+  EXPECT_CALL(*files, list(_)).WillRepeatedly(Return(std::vector<Resource>{}));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_FALSE(report.success);
+  ASSERT_EQ(report.agents.size(), 1u);
+  EXPECT_FALSE(report.agents[0].sessionKilled);
+  EXPECT_FALSE(report.agents[0].success());
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("agent stuck: STILL RUNNING"));
+}
+
+TEST_F(EngineStagesTest, ZombiesAreReportedButFailOnlyWhenCritical) {
+  for (bool critical : {false, true}) {
+    engine->options().zombiesAreCritical = critical;
+    EXPECT_CALL(*backend, list(_)).WillOnce(Return(std::vector<Resource>{session("z")}))
+        .WillRepeatedly(Return(std::vector<Resource>{}));
+    EXPECT_CALL(*backend, requestStop(_, _)).WillOnce(Return(Status::success()));
+    EXPECT_CALL(*backend, probe(_)).WillOnce(Return(ResourceStatus{ResourceState::Gone, "no session"}));
+    EXPECT_CALL(*files, list(_)).WillRepeatedly(Return(std::vector<Resource>{}));
+    EXPECT_CALL(*backend, describeTeardown(_, _)).WillOnce([](const Resource&, AgentTeardown& record) {
+      record.noZombies = false;
+      record.zombies.push_back("4243 [sh] (zombie, parent 1)");
+    });
+
+    CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+    ASSERT_EQ(report.agents.size(), 1u);
+    EXPECT_FALSE(report.agents[0].noZombies);
+    EXPECT_EQ(report.agents[0].zombiesCritical, critical);
+    EXPECT_EQ(report.success, !critical) << report.summary();
+    EXPECT_THAT(report.summary(), ::testing::HasSubstr("zombies: 4243 [sh] (zombie, parent 1)"));
+    ::testing::Mock::VerifyAndClearExpectations(backend.get());
+    ::testing::Mock::VerifyAndClearExpectations(files.get());
+    ON_CALL(*files, stage()).WillByDefault(Return(CleanupStage::Files));
+  }
+}
+
+TEST_F(EngineStagesTest, FailFastInTheAgentsStageSkipsTheFiles) {
+  engine->options().failureMode = FailureMode::FailFast;
+  EXPECT_CALL(*backend, list(_)).WillRepeatedly(Return(std::vector<Resource>{session("a1")}));
+  EXPECT_CALL(*backend, requestStop(_, _)).WillOnce(Return(Error::permanent("tmux: permission denied")));
+  EXPECT_CALL(*files, list(_)).WillRepeatedly(Return(std::vector<Resource>{filesOf("a1")}));
+  EXPECT_CALL(*files, requestStop(_, _)).Times(0);
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_FALSE(report.success);
+  ASSERT_EQ(report.resources.size(), 2u);
+  EXPECT_TRUE(report.resources[1].skipped);
+  EXPECT_THAT(report.resources[1].errors[0], ::testing::HasSubstr("fail-fast after fake/cr-run-a-a1"));
+}
+
+TEST_F(EngineStagesTest, ADryRunHasNoTeardownRecords) {
+  engine->options().dryRun = true;
+  EXPECT_CALL(*backend, list(_)).WillOnce(Return(std::vector<Resource>{session("a1")}));
+  EXPECT_CALL(*files, list(_)).WillOnce(Return(std::vector<Resource>{filesOf("a1")}));
+  EXPECT_CALL(*backend, describeTeardown(_, _)).Times(0);
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_EQ(report.resources.size(), 2u);
+  EXPECT_TRUE(report.agents.empty());
+}
+
 }  // namespace
 }  // namespace cleanroom

@@ -20,6 +20,9 @@ class MockBackend : public Backend {
   MOCK_METHOD(Result<ResourceStatus>, probe, (const Resource& resource), (override));
   MOCK_METHOD(bool, canAwait, (), (const, override));
   MOCK_METHOD(Result<ResourceStatus>, awaitFinished, (const Resource& resource, milliseconds timeout), (override));
+  // Default (NiceMock): CleanupStage::Agents, no teardown details.
+  MOCK_METHOD(CleanupStage, stage, (), (const, override));
+  MOCK_METHOD(void, describeTeardown, (const Resource& resource, AgentTeardown& record), (override));
 
  private:
   std::string name_;

@@ -251,6 +251,7 @@ Resource TmuxBackend::sessionResource(const std::string& name, std::optional<Wal
   r.name = name;
   r.runId = runIdOf(name);
   if (!r.runId.empty()) r.labels[kRunLabel] = r.runId;
+  labelAgent(r);
   r.createdAt = createdAt;
   r.state = ResourceState::Running;
   r.status = "running";
@@ -283,6 +284,7 @@ Result<std::vector<Resource>> TmuxBackend::list(const Selector& selector) {
       r.runId = *selector.runId;
       r.labels[kRunLabel] = r.runId;
     }
+    labelAgent(r);
     std::lock_guard lock(mutex_);
     auto record = records_.find(r.id);
     if (record != records_.end() && record->second.stopRequested) {
@@ -314,6 +316,7 @@ std::vector<Resource> TmuxBackend::unfinishedStopped(const Selector& selector) {
     if (survivors.empty()) continue;
     Resource r = sessionResource(name, std::nullopt);
     if (selector.runId) r.runId = *selector.runId;
+    labelAgent(r);
     r.state = ResourceState::Stopping;
     r.status = "session gone; alive: " + describeSurvivors(survivors);
     out.push_back(std::move(r));

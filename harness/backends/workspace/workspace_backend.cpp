@@ -310,6 +310,7 @@ Result<std::vector<Resource>> WorkspaceBackend::list(const Selector& selector) {
     resource.name = leftovers->front();
     resource.runId = runId_;
     resource.labels[kRunLabel] = runId_;
+    resource.labels[kAgentLabel] = id;
     resource.state = ResourceState::Running;
     resource.status = "leftover files: " + joined(*leftovers, " ");
     resources.push_back(std::move(resource));
@@ -320,6 +321,12 @@ Result<std::vector<Resource>> WorkspaceBackend::list(const Selector& selector) {
 Status WorkspaceBackend::requestStop(const Resource& resource, StopMode mode) {
   (void)mode;  // files have no graceful stop: both modes archive and delete
   WorkspaceCleanup cleanup = cleanAgentFiles(resource.id);
+  {
+    std::lock_guard lock(doneMutex_);
+    WorkspaceCleanup& done = done_[resource.id];
+    done.archivedFiles.insert(done.archivedFiles.end(), cleanup.archivedFiles.begin(), cleanup.archivedFiles.end());
+    done.deletedFiles.insert(done.deletedFiles.end(), cleanup.deletedFiles.begin(), cleanup.deletedFiles.end());
+  }
   if (cleanup.success()) return Status::success();
   return Error::permanent("workspace cleanup of agent " + resource.id + " in " + quoted(config_.root) + ": " +
                           cleanup.describeErrors());
@@ -330,6 +337,31 @@ Result<ResourceStatus> WorkspaceBackend::probe(const Resource& resource) {
   if (!leftovers) return leftovers.error();
   if (leftovers->empty()) return ResourceStatus{ResourceState::Gone, "no files"};
   return ResourceStatus{ResourceState::Running, "leftover files: " + joined(*leftovers, " ")};
+}
+
+void WorkspaceBackend::describeTeardown(const Resource& resource, AgentTeardown& record) {
+  WorkspaceCleanup done;
+  {
+    std::lock_guard lock(doneMutex_);
+    if (auto it = done_.find(resource.id); it != done_.end()) {
+      done = std::move(it->second);
+      done_.erase(it);
+    }
+  }
+  record.archivedFiles.insert(record.archivedFiles.end(), done.archivedFiles.begin(), done.archivedFiles.end());
+  record.deletedFiles.insert(record.deletedFiles.end(), done.deletedFiles.begin(), done.deletedFiles.end());
+  Result<std::vector<std::string>> leftovers = leftoverFiles(resource.id);
+  if (!leftovers) {
+    record.promptDeleted = false;
+    record.logsArchived = false;
+    record.errors.push_back("workspace: " + leftovers.error().message);
+    return;
+  }
+  const std::string prompt = WorkspaceLayout::expand(config_.layout.promptPattern, resource.id);
+  for (const std::string& file : *leftovers) {
+    if (file == prompt) record.promptDeleted = false;
+    else record.logsArchived = false;
+  }
 }
 
 Status WorkspaceBackend::checkAgent(const std::string& agentId) {

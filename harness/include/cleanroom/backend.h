@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cleanroom/agent_teardown.h"
 #include "cleanroom/clock.h"
 #include "cleanroom/resource.h"
 #include "cleanroom/result.h"
@@ -22,6 +23,16 @@ enum class StopMode {
   Force,     // SIGKILL, DELETE ?force=true, docker kill
 };
 const char* toString(StopMode mode);  // "graceful" or "force"
+
+// When a backend's resources are cleaned relative to other backends'. The
+// engine finishes every Agents resource (stop, await, force) before it lists
+// and cleans any Files resource, so no log is archived while its agent still
+// writes to it.
+enum class CleanupStage {
+  Agents,  // things that run: agents, processes, sessions, containers, tasks
+  Files,   // what they leave behind: prompt files, logs, archives
+};
+const char* toString(CleanupStage stage);  // "agents" or "files"
 
 class Backend {
  public:
@@ -44,6 +55,19 @@ class Backend {
   // Returns the resource's state now; a vanished resource is state Gone, not
   // an error. Blocks for at most one request timeout.
   virtual Result<ResourceStatus> probe(const Resource& resource) = 0;
+
+  // Returns when this backend's resources are cleaned; default Agents.
+  virtual CleanupStage stage() const { return CleanupStage::Agents; }
+
+  // Adds to `record` what cleaning `resource` (which carries kAgentLabel)
+  // did for its agent that the engine cannot see itself: files archived and
+  // deleted, processes that survived, zombies. Called once per resource
+  // after the cleanup, never in a dry run. Must be cheap (no waiting).
+  // Default: nothing.
+  virtual void describeTeardown(const Resource& resource, AgentTeardown& record) {
+    (void)resource;
+    (void)record;
+  }
 
   // Returns true when awaitFinished() blocks on the server (long-poll, event
   // stream) instead of returning at once.

@@ -1,10 +1,16 @@
 // CleanupEngine: the one engine behind the fixtures, the CLI and the
 // fail-safe.
 //
-//   list (every backend, selector) → request a graceful stop of all, in
-//   parallel with bounded concurrency → await their exit (server push or
-//   adaptive polling, never a fixed sleep) → force the ones still alive after
-//   the grace period → verify by listing again → report.
+//   for each stage (backend.h: Agents, then Files):
+//     list (that stage's backends, selector) → request a graceful stop of
+//     all, in parallel with bounded concurrency → await their exit (server
+//     push or adaptive polling, never a fixed sleep) → force the ones still
+//     alive after the grace period
+//   → verify by listing every backend again → per-agent teardown records
+//   (agent_teardown.h) → report.
+//
+// Stages keep the order agent systems need: every session, process and
+// container is gone before any of their files is archived or deleted.
 //
 // Idempotent: something already finished or gone is success; cleaning twice
 // is a no-op. Modes: dry-run (plan only, touches nothing), fail-fast (stop
@@ -44,6 +50,9 @@ struct CleanupOptions {
   AdaptiveWait pacing;
   // Longest single long-poll when a backend offers server push.
   milliseconds longPollSlice{10000};
+  // Whether an agent's zombie processes make its teardown (and the report)
+  // fail; by default they are only reported (AgentTeardown::noZombies).
+  bool zombiesAreCritical = false;
 };
 
 // What a listing found across backends.
@@ -72,11 +81,11 @@ class CleanupEngine {
   // listed in parallel).
   Inventory list(const Selector& selector) const;
 
-  // Cleans every resource matching `selector`. Selectors without states are
-  // narrowed to active resources: finished ones need nothing. Blocks for at
-  // most about retry.deadline + gracePeriod + forceTimeout + retry.deadline
-  // (list, stop, await, force, verify), returning the moment everything is
-  // gone.
+  // Cleans every resource matching `selector`, stage by stage. Selectors
+  // without states are narrowed to active resources: finished ones need
+  // nothing. Blocks for at most about retry.deadline + gracePeriod +
+  // forceTimeout per stage plus retry.deadline (verify), returning the
+  // moment everything is gone.
   CleanupReport cleanup(const Selector& selector) const;
 
  private:

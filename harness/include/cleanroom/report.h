@@ -1,5 +1,6 @@
 // CleanupReport: the record of what a cleanup did — per resource the actions
-// taken, attempts, durations, final state and errors; totals; success.
+// taken, attempts, durations, final state and errors; per agent the teardown
+// record (agent_teardown.h); totals; success.
 //
 // This is the data users, CI and the fixtures read (it serializes to JSON);
 // the spdlog trace is for people.
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cleanroom/agent_teardown.h"
 #include "cleanroom/clock.h"
 #include "cleanroom/resource.h"
 
@@ -61,16 +63,20 @@ struct CleanupReport {
   bool dryRun = false;
   bool failFast = false;
   std::vector<ResourceReport> resources;
+  // One record per agent whose resources carry kAgentLabel, in order of
+  // first appearance (empty in a dry run).
+  std::vector<AgentTeardown> agents;
   std::vector<std::string> errors;  // not tied to one resource (a list failed)
   CleanupTotals totals;
   milliseconds elapsed{0};
-  bool success = false;  // nothing remaining and no errors
+  bool success = false;  // nothing remaining, no errors, every agent's teardown succeeded
 
-  // Recomputes totals and success from resources and errors.
+  // Recomputes totals and success from resources, agents and errors.
   void finalize();
   // Returns the report as JSON (field names as above, durations in ms).
   nlohmann::json toJson() const;
-  // Returns a few human lines: totals, then one line per resource not cleaned.
+  // Returns a few human lines: totals, one line per resource not cleaned,
+  // then one line per agent whose teardown is not clean (zombies included).
   std::string summary() const;
 };
 

@@ -171,7 +171,8 @@ usage: cleanroom-mock-tmux [-L socket-name | -S socket-path] command [flags]
 
 commands (unique prefixes and tmux's aliases work):
   new-session (new) -d [-s NAME] [-c DIR] [-e VAR=VALUE]... [-x W -y H ignored] [-P [-F FORMAT]] [command...]
-        one command word runs with $SHELL -c (tmux default-shell; /bin/sh when unset), none runs $SHELL; names: '.' ':' -> '_'
+        one command word runs as SHELL -c WORD, none runs SHELL as a login shell; names: '.' ':' -> '_'
+        SHELL is tmux's default-shell: $SHELL, else the user's shell in /etc/passwd, else /bin/sh
   has-session (has) [-t TARGET]          kill-session [-a] [-t TARGET]
   list-sessions (ls) [-F FORMAT]         list-panes (lsp) [-a | -t TARGET] [-F FORMAT]
   display-message (display) -p [-t TARGET] FORMAT

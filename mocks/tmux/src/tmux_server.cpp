@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -73,6 +74,23 @@ void moveStdioToDevNull() {
   if (null < 0) return;
   for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
   if (null > 2) ::close(null);
+}
+
+bool usableShell(const std::string& path) { return path.starts_with('/') && ::access(path.c_str(), X_OK) == 0; }
+
+// tmux's default-shell: the client's $SHELL when it is an executable absolute
+// path, else the user's shell from the password database, else /bin/sh. (On
+// Debian /bin/sh is dash, which does not exec the last command of `-c`, so the
+// fallback decides whether a pane's process is the command or a shell.)
+std::string defaultShell(const std::vector<std::string>& clientEnv) {
+  for (const auto& entry : clientEnv) {
+    if (entry.starts_with("SHELL=") && usableShell(entry.substr(6))) return entry.substr(6);
+  }
+  if (const passwd* user = ::getpwuid(::getuid()); user != nullptr && user->pw_shell != nullptr &&
+                                                     usableShell(user->pw_shell)) {
+    return user->pw_shell;
+  }
+  return "/bin/sh";
 }
 
 // The escaped process of an orphan fault: a child of the pane process that
@@ -420,12 +438,8 @@ Reply MockTmuxServer::newSession(const Command& command, const json& request) {
     const auto eq = assignment.find('=');
     if (eq != std::string::npos && eq > 0) overrides[assignment.substr(0, eq)] = assignment.substr(eq + 1);
   }
-  std::string shell = "/bin/sh";
+  std::string shell = defaultShell(launch.env);
   for (const auto& entry : launch.env) {
-    if (entry.starts_with("SHELL=") && entry.size() > 6 && entry[6] == '/' &&
-        ::access(entry.c_str() + 6, X_OK) == 0) {
-      shell = entry.substr(6);
-    }
     if (entry.starts_with("HOME=")) launch.home = entry.substr(5);
   }
   if (launch.home.empty()) launch.home = "/";

@@ -1,5 +1,6 @@
 // The same scenarios against real tmux 3.3a and cleanroom-mock-tmux, each on
 // a private socket: identical stdout, stderr and exit codes.
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "mocks/tmux/tool_process.h"
 
@@ -137,6 +139,24 @@ TEST_P(TmuxCompatTest, ListFormatsReportRealPaneProcesses) {
   EXPECT_EQ(tmux({"display-message", "-p", "-t", "=a", "#{pane_pid}"}).out, "\n") << "pane targets need =a:";
   EXPECT_EQ(tmux({"list-panes", "-t", "=a", "-F", "#{session_name}"}).out, "a\n");
   expectFailure({"list-panes", "-t", "=nope:", "-F", "#{session_name}"}, "can't find session: nope");
+}
+
+// tmux's default-shell is $SHELL when usable, else the user's shell from the
+// password database, else /bin/sh: which one runs decides whether a pane's
+// process is the command itself or a shell around it.
+TEST_P(TmuxCompatTest, WithoutShellThePaneRunsThePasswordDatabaseShell) {
+  const passwd* user = ::getpwuid(::getuid());
+  ASSERT_NE(user, nullptr);
+  const std::string shell = std::filesystem::path(user->pw_shell).filename().string();
+  for (const std::optional<std::string>& value : {std::optional<std::string>(), std::optional<std::string>("relative/sh")}) {
+    env_["SHELL"] = value;
+    const std::string name = value ? "bad" : "unset";
+    const auto created = tmux({"new-session", "-d", "-s", name});
+    ASSERT_EQ(created.rc, 0) << created.err;
+    EXPECT_TRUE(eventually([&] {
+      return tmux({"display-message", "-p", "-t", "=" + name + ":", "#{pane_current_command}"}).out == shell + "\n";
+    })) << "SHELL " << value.value_or("unset") << ": expected " << shell;
+  }
 }
 
 TEST_P(TmuxCompatTest, KillSessionSendsSighupToThePane) {

@@ -39,11 +39,13 @@ struct ToolResult {
   bool timedOut = false;  // the caller's timeout fired; the process was killed
 };
 
+// Environment overrides: a value sets the variable, std::nullopt unsets it.
+using EnvOverrides = std::map<std::string, std::optional<std::string>>;
+
 // Runs `argv` with TMUX unset plus `env` overrides; blocks until it exits and
 // its stdout/stderr are closed, or until `timeout` (then SIGKILL, reap,
 // timedOut = true).
-inline ToolResult runProcess(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env = {},
+inline ToolResult runProcess(const std::vector<std::string>& argv, const EnvOverrides& env = {},
                              std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   std::vector<std::string> envStrings;
   for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -51,7 +53,9 @@ inline ToolResult runProcess(const std::vector<std::string>& argv,
     const std::string key = text.substr(0, text.find('='));
     if (key != "TMUX" && env.count(key) == 0) envStrings.push_back(text);
   }
-  for (const auto& [key, value] : env) envStrings.push_back(key + "=" + value);
+  for (const auto& [key, value] : env) {
+    if (value) envStrings.push_back(key + "=" + *value);
+  }
   std::vector<char*> envp;
   for (auto& s : envStrings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -208,7 +212,7 @@ class ToolProcessTest : public ::testing::Test {
   std::string tool_;
   std::filesystem::path dir_;
   std::string socket_;
-  std::map<std::string, std::string> env_;
+  EnvOverrides env_;
 };
 
 }  // namespace cleanroom::mocks::testing

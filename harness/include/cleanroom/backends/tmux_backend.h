@@ -1,7 +1,8 @@
 // TmuxBackend ("tmux"): agents running in tmux sessions, and everything
 // their panes started.
 //
-// Ownership (DESIGN 3.5): a run's sessions are named `cr-<run id>-<suffix>`.
+// Ownership (DESIGN 3.5): a run's sessions are named `cr-<run id>-<suffix>`;
+// the suffix names the agent (label cleanroom.agent on the run's sessions).
 // Sessions without the prefix have runId "" and are only listed by
 // Selector::allRuns(); a run's selector never matches them. The run id of a
 // name is read up to the first '-' after the prefix, except that a selector
@@ -150,6 +151,11 @@ class TmuxBackend : public Backend {
   // there is no such session or no server. Blocks for at most one tmux call.
   Result<std::vector<pid_t>> panePids(const std::string& name);
 
+  // Adds the session's recorded processes that are still alive (survivors,
+  // clearing sessionKilled) or left as zombies (clearing noZombies) to the
+  // agent's record. Reads /proc for the recorded pids only; no tmux call.
+  void describeTeardown(const Resource& resource, AgentTeardown& record) override;
+
   // Returns whether the session is gone and whether any process recorded by
   // requestStop or marked with the session (environment) is still alive or
   // a zombie, reaping zombie children first. Errors only when tmux cannot be
@@ -186,6 +192,8 @@ class TmuxBackend : public Backend {
   std::vector<TmuxSurvivor> survivorsOf(const std::string& name, std::vector<TmuxSurvivor>* zombies);
   std::vector<Resource> unfinishedStopped(const Selector& selector);
   Resource sessionResource(const std::string& name, std::optional<WallTime> createdAt) const;
+  // Sets (or clears) label cleanroom.agent from r.id and r.runId.
+  void labelAgent(Resource& r) const;
 
   TmuxConfig config_;
   mutable std::mutex mutex_;

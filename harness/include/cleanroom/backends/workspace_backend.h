@@ -25,10 +25,14 @@
 //
 // As a Backend: files carry no labels, so a backend instance is made for one
 // workspace owned by one run, and every resource it lists carries that run id.
-// A resource is one agent with leftover files (id = agent id), state Running
-// while any of its files remain and Gone once none do. requestStop (either
-// mode) archives the logs and then deletes the prompt file. A workspace path
-// that does not exist is a Permanent error naming it, from every call.
+// A resource is one agent with leftover files (id = agent id, label
+// cleanroom.agent = agent id), state Running while any of its files remain
+// and Gone once none do. Its stage is Files: the engine cleans it after every
+// session and process is gone. requestStop (either mode) archives the logs
+// and then deletes the prompt file; describeTeardown adds the agent's
+// promptDeleted, logsArchived, archivedFiles and deletedFiles to the report's
+// per-agent record. A workspace path that does not exist is a Permanent error
+// naming it, from every call.
 //
 // Thread-safe: cleanups of the same or of different agents may run at once;
 // each log is archived exactly once (the losers of a race find it missing).
@@ -40,6 +44,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -169,6 +175,11 @@ class WorkspaceBackend : public Backend {
   // Returns Running with status "leftover files: …" while any file remains,
   // Gone ("no files") once none does.
   Result<ResourceStatus> probe(const Resource& resource) override;
+  CleanupStage stage() const override { return CleanupStage::Files; }
+  // Sets promptDeleted and logsArchived from the files left now and adds the
+  // archive copies and deletions made by requestStop since the last call for
+  // this agent. Blocks on a few stat calls.
+  void describeTeardown(const Resource& resource, AgentTeardown& record) override;
 
   // Archives (or with keepLogs=false deletes) the agent's logs, then deletes
   // its prompt file. Never throws; a bad agent id or a missing workspace is
@@ -202,6 +213,9 @@ class WorkspaceBackend : public Backend {
   WorkspaceConfig config_;
   WorkspaceFiles* files_;
   std::string runId_;
+  std::mutex doneMutex_;
+  // What requestStop did per agent since describeTeardown last reported it.
+  std::map<std::string, WorkspaceCleanup> done_;
 };
 
 }  // namespace cleanroom

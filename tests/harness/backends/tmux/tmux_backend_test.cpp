@@ -3,6 +3,7 @@
 // The test process is a child subreaper, so the tmux server and the
 // processes that escape their panes are its children and are reaped by pid.
 #include "cleanroom/backends/tmux_backend.h"
+#include "cleanroom/backends/workspace_backend.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -329,6 +330,66 @@ TEST_P(TmuxBackendTest, ProcessEscapingWithSetsidIsFoundNamedAndKilled) {
   ASSERT_TRUE(check.ok()) << check.error().describe();
   EXPECT_TRUE(check->clean());
   EXPECT_FALSE(exists(escaped->id)) << "the escaped process was not reaped";
+  expectNothingOfRunLeft();
+}
+
+// The report's per-agent record: the session (Agents stage) and the agent's
+// files (Files stage) under one agent id, the files cleaned after the session.
+TEST_P(TmuxBackendTest, TheReportRecordsEachAgentsSessionAndFiles) {
+  const std::string workspace = dir_ + "/ws";
+  std::filesystem::create_directories(workspace + "/logs");
+  std::ofstream(workspace + "/agent_prompt_a1.txt") << "do the task\n";
+  const std::string log = workspace + "/logs/a1_stream.jsonl";
+  Resource session = createSession("a1", "echo '{\"event\":\"start\"}' >> '" + log + "'; exec sleep 600");
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(log); })) << "the agent wrote no log";
+  CleanupEngine engine = engineWith(5s);
+  engine.addBackend(std::make_shared<WorkspaceBackend>(WorkspaceConfig{workspace, WorkspaceLayout{}, true, runId_}));
+
+  CleanupReport report = engine.cleanup(Selector::forRun(runId_));
+
+  EXPECT_TRUE(report.success) << report.summary();
+  ASSERT_EQ(report.agents.size(), 1u) << report.toJson().dump(2);
+  const AgentTeardown& agent = report.agents.front();
+  EXPECT_EQ(agent.agentId, "a1");
+  EXPECT_THAT(agent.resources, ::testing::ElementsAre("tmux/" + session.name, "workspace/a1"));
+  EXPECT_TRUE(agent.sessionKilled);
+  EXPECT_TRUE(agent.promptDeleted);
+  EXPECT_TRUE(agent.logsArchived);
+  EXPECT_TRUE(agent.noZombies) << agent.describe();
+  EXPECT_THAT(agent.archivedFiles, ::testing::ElementsAre("archive/a1_stream.jsonl"));
+  EXPECT_THAT(agent.deletedFiles, ::testing::ElementsAre("agent_prompt_a1.txt"));
+  EXPECT_TRUE(std::filesystem::exists(workspace + "/archive/a1_stream.jsonl"));
+  expectNothingOfRunLeft();
+}
+
+TEST_P(TmuxBackendTest, AProcessSurvivingItsSessionFailsTheAgentsRecordNamingIt) {
+  Resource session = createSession("a2", "(trap '' TERM HUP; exec setsid sleep 600) & sleep 600");
+  const pid_t pane = panePid(session.name);
+  Result<ProcessIdentity> paneId = identityOf(pane);
+  ASSERT_TRUE(paneId.ok());
+  std::optional<ProcessInfo> escaped;
+  ASSERT_TRUE(eventually([&] {
+    for (const ProcessInfo& p : descendantsOf(*paneId)) {
+      if (p.command == "sleep 600" && p.sid != pane) escaped = p;
+    }
+    return escaped.has_value();
+  })) << "the escaped process did not start";
+  CleanupEngine engine = engineWith(300ms);
+  engine.options().escalateToForce = false;
+
+  CleanupReport report = engine.cleanup(Selector::forRun(runId_));
+
+  EXPECT_FALSE(report.success);
+  ASSERT_EQ(report.agents.size(), 1u) << report.toJson().dump(2);
+  EXPECT_FALSE(report.agents[0].sessionKilled);
+  EXPECT_THAT(report.agents[0].survivors, Contains(std::to_string(escaped->id.pid) + " sleep 600"));
+  EXPECT_THAT(report.summary(), HasSubstr("agent a2: STILL RUNNING (" + std::to_string(escaped->id.pid)));
+
+  engine.options().escalateToForce = true;
+  report = engine.cleanup(Selector::forRun(runId_));
+  EXPECT_TRUE(report.success) << report.summary();
+  ASSERT_EQ(report.agents.size(), 1u);
+  EXPECT_TRUE(report.agents[0].sessionKilled) << report.agents[0].describe();
   expectNothingOfRunLeft();
 }
 

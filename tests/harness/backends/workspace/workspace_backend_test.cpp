@@ -50,7 +50,7 @@ TEST_F(WorkspaceBackendTest, ListFindsAgentsWithLeftoverFilesAndNamesTheFiles) {
   EXPECT_EQ(a1.ref(), "workspace/a1");
   EXPECT_EQ(a1.name, "agent_prompt_a1.txt");
   EXPECT_EQ(a1.runId, "run1");
-  EXPECT_THAT(a1.labels, ElementsAre(Pair(kRunLabel, "run1")));
+  EXPECT_THAT(a1.labels, ElementsAre(Pair(kAgentLabel, "a1"), Pair(kRunLabel, "run1")));
   EXPECT_EQ(a1.state, ResourceState::Running);
   EXPECT_EQ(a1.status, "leftover files: agent_prompt_a1.txt logs/a1_stream.jsonl");
   const Resource& a2 = (*listed)[1];
@@ -200,6 +200,67 @@ TEST_F(WorkspaceBackendTest, TheEngineCleansAWorkspaceAndReportsEachAgent) {
   Result<std::vector<Resource>> after = engine.backend("workspace")->list(Selector::allRuns());
   ASSERT_TRUE(after.ok());
   EXPECT_THAT(*after, IsEmpty());
+}
+
+TEST_F(WorkspaceBackendTest, ItsResourcesAreCleanedInTheFilesStage) {
+  WorkspaceBackend backend(config());
+  EXPECT_EQ(backend.stage(), CleanupStage::Files);
+}
+
+TEST_F(WorkspaceBackendTest, TheReportCarriesEachAgentsTeardownRecord) {
+  dir.write("agent_prompt_a1.txt", "prompt");
+  dir.write("logs/a1_stream.jsonl", "{}\n");
+  dir.write("progress/a1_progress.jsonl", "{}\n");
+  dir.write("archive/a1_stream.jsonl", "an earlier run's archive\n");
+  dir.write("logs/a2_stream.jsonl", "{}\n");  // a2's prompt is already gone
+  CleanupOptions options;
+  options.retry = RetryPolicy::once();
+  CleanupEngine engine(options);
+  engine.addBackend(std::make_shared<WorkspaceBackend>(config()));
+
+  CleanupReport report = engine.cleanup(Selector::forRun("run1"));
+
+  EXPECT_TRUE(report.success) << report.summary();
+  ASSERT_EQ(report.agents.size(), 2u);
+  const AgentTeardown& a1 = report.agents[0];
+  EXPECT_EQ(a1.agentId, "a1");
+  EXPECT_TRUE(a1.success()) << a1.describe();
+  EXPECT_TRUE(a1.promptDeleted);
+  EXPECT_TRUE(a1.logsArchived);
+  EXPECT_THAT(a1.archivedFiles, UnorderedElementsAre("archive/a1_stream.jsonl.1", "archive/a1_progress.jsonl"));
+  EXPECT_THAT(a1.deletedFiles, ElementsAre("agent_prompt_a1.txt"));
+  EXPECT_THAT(a1.resources, ElementsAre("workspace/a1"));
+  EXPECT_EQ(report.agents[1].agentId, "a2");
+  EXPECT_THAT(report.agents[1].archivedFiles, ElementsAre("archive/a2_stream.jsonl"));
+  EXPECT_THAT(report.agents[1].deletedFiles, IsEmpty());
+}
+
+TEST_F(WorkspaceBackendTest, AFileThatCannotBeCleanedFailsOnlyItsStepAndAgent) {
+  FaultyFiles files;
+  files.fail(FaultyFiles::Op::Rename, "logs/a1_stream.jsonl", std::errc::no_space_on_device);
+  dir.write("agent_prompt_a1.txt", "prompt");
+  dir.write("logs/a1_stream.jsonl", "{}\n");
+  dir.write("progress/a1_progress.jsonl", "{}\n");
+  dir.write("agent_prompt_a2.txt", "prompt");
+  CleanupOptions options;
+  options.retry = RetryPolicy::once();
+  CleanupEngine engine(options);
+  engine.addBackend(std::make_shared<WorkspaceBackend>(WorkspaceConfig{dir.path(), WorkspaceLayout{}, true, "run1", &files}));
+
+  CleanupReport report = engine.cleanup(Selector::forRun("run1"));
+
+  EXPECT_FALSE(report.success);
+  ASSERT_EQ(report.agents.size(), 2u);
+  const AgentTeardown& a1 = report.agents[0];
+  EXPECT_FALSE(a1.success());
+  EXPECT_TRUE(a1.promptDeleted) << "the prompt is deleted even though a log failed";
+  EXPECT_FALSE(a1.logsArchived);
+  EXPECT_THAT(a1.archivedFiles, ElementsAre("archive/a1_progress.jsonl"));
+  ASSERT_FALSE(a1.errors.empty());
+  EXPECT_THAT(a1.errors.front(), AllOf(HasSubstr("logs/a1_stream.jsonl"), HasSubstr("No space left on device")));
+  EXPECT_TRUE(dir.exists("logs/a1_stream.jsonl")) << "the log that could not be archived is kept";
+  EXPECT_TRUE(report.agents[1].success()) << report.agents[1].describe();
+  EXPECT_THAT(report.summary(), HasSubstr("agent a1: session killed, prompt deleted, LOGS LEFT"));
 }
 
 }  // namespace
