@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cleanroom/journal.h"
 #include "cleanroom/trace.h"
 
 namespace cleanroom {
@@ -389,6 +390,9 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
     newcomers = verify(after, work, clock_.wallNow());
   }
   if (!options_.dryRun) report.agents = teardownsOf(work, options_.zombiesAreCritical);
+  for (const auto& w : work) {
+    if (!options_.dryRun && w.finished) (void)journal::recordCleaned(w.resource);
+  }
   for (auto& w : work) {
     w.report.cleaned = w.finished;
     w.report.duration = millisBetween(start, clock_.now());

@@ -23,6 +23,7 @@ class MockBackend : public Backend {
   // Default (NiceMock): CleanupStage::Agents, no teardown details.
   MOCK_METHOD(CleanupStage, stage, (), (const, override));
   MOCK_METHOD(void, describeTeardown, (const Resource& resource, AgentTeardown& record), (override));
+  MOCK_METHOD((std::map<std::string, std::string>), locator, (), (const, override));
 
  private:
   std::string name_;

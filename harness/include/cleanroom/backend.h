@@ -7,6 +7,7 @@
 // several threads at once.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,13 @@ class Backend {
   // Returns the resource's state now; a vanished resource is state Gone, not
   // an error. Blocks for at most one request timeout.
   virtual Result<ResourceStatus> probe(const Resource& resource) = 0;
+
+  // Returns how another process (the reaper, `cleanroom reap`) reaches this
+  // backend's resources again: the settings its catalog entry rebuilds it
+  // from, e.g. {"socket": "/tmp/x/sock"}. Written to the run's journal with
+  // every resource the backend creates, so never a secret. Default: empty
+  // (the environment alone configures it).
+  virtual std::map<std::string, std::string> locator() const { return {}; }
 
   // Returns when this backend's resources are cleaned; default Agents.
   virtual CleanupStage stage() const { return CleanupStage::Agents; }

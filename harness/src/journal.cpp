@@ -1,0 +1,342 @@
+#include "cleanroom/journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cleanroom/backend.h"
+#include "cleanroom/env.h"
+#include "cleanroom/process_tree.h"
+#include "cleanroom/trace.h"
+
+namespace cleanroom {
+namespace {
+
+namespace fs = std::filesystem;
+
+long long epochMs(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+WallTime fromEpochMs(long long ms) { return WallTime(std::chrono::milliseconds(ms)); }
+
+std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
+
+template <class T>
+std::optional<T> field(const nlohmann::json& line, const char* key) {
+  auto it = line.find(key);
+  if (it == line.end()) return std::nullopt;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+nlohmann::json JournalEntry::toJson() const {
+  nlohmann::json line = {{"event", event}, {"runId", runId}};
+  if (event == "run") {
+    line["pid"] = pid;
+    line["startTime"] = startTime;
+  } else {
+    line["backend"] = backend;
+    line["id"] = id;
+  }
+  if (event == "created") {
+    line["name"] = name;
+    line["labels"] = labels;
+    line["locator"] = locator;
+  }
+  line["atMs"] = epochMs(at);
+  return line;
+}
+
+Result<JournalEntry> JournalEntry::fromJson(const nlohmann::json& line) {
+  if (!line.is_object()) return Error::permanent("not a JSON object");
+  JournalEntry entry;
+  auto event = field<std::string>(line, "event");
+  auto runId = field<std::string>(line, "runId");
+  if (!event || (*event != "run" && *event != "created" && *event != "cleaned")) {
+    return Error::permanent("no \"event\" of run, created or cleaned");
+  }
+  if (!runId || runId->empty()) return Error::permanent("no \"runId\"");
+  entry.event = *event;
+  entry.runId = *runId;
+  entry.at = fromEpochMs(field<long long>(line, "atMs").value_or(0));
+  if (entry.event == "run") {
+    auto pid = field<long long>(line, "pid");
+    auto start = field<unsigned long long>(line, "startTime");
+    if (!pid || *pid <= 0 || !start) return Error::permanent("a run line needs \"pid\" and \"startTime\"");
+    entry.pid = static_cast<pid_t>(*pid);
+    entry.startTime = *start;
+    return entry;
+  }
+  auto backend = field<std::string>(line, "backend");
+  auto id = field<std::string>(line, "id");
+  if (!backend || backend->empty() || !id || id->empty()) {
+    return Error::permanent("a " + entry.event + " line needs \"backend\" and \"id\"");
+  }
+  entry.backend = *backend;
+  entry.id = *id;
+  if (entry.event == "created") {
+    entry.name = field<std::string>(line, "name").value_or("");
+    entry.labels = field<std::map<std::string, std::string>>(line, "labels").value_or(std::map<std::string, std::string>{});
+    entry.locator =
+        field<std::map<std::string, std::string>>(line, "locator").value_or(std::map<std::string, std::string>{});
+  }
+  return entry;
+}
+
+std::vector<JournalEntry> JournalContents::owners() const {
+  std::vector<JournalEntry> out;
+  for (const auto& e : entries) {
+    if (e.event == "run") out.push_back(e);
+  }
+  return out;
+}
+
+bool JournalContents::ownedBy(pid_t pid, unsigned long long startTime) const {
+  for (const auto& e : entries) {
+    if (e.event == "run" && e.pid == pid && e.startTime == startTime) return true;
+  }
+  return false;
+}
+
+std::vector<Resource> JournalContents::outstanding() const {
+  std::vector<Resource> out;
+  for (const auto& e : entries) {
+    auto same = [&](const Resource& r) { return r.backend == e.backend && r.id == e.id; };
+    if (e.event == "cleaned") {
+      std::erase_if(out, same);
+      continue;
+    }
+    if (e.event != "created") continue;
+    std::erase_if(out, same);  // created again after a clean: the later one counts
+    Resource r;
+    r.backend = e.backend;
+    r.id = e.id;
+    r.name = e.name;
+    r.labels = e.labels;
+    r.runId = e.runId;
+    r.createdAt = e.at;
+    r.state = ResourceState::Unknown;
+    r.status = "journaled";
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<std::map<std::string, std::string>>> JournalContents::backends() const {
+  std::map<std::string, std::vector<std::map<std::string, std::string>>> out;
+  for (const auto& e : entries) {
+    if (e.event != "created") continue;
+    auto& locators = out[e.backend];
+    if (std::find(locators.begin(), locators.end(), e.locator) == locators.end()) locators.push_back(e.locator);
+  }
+  return out;
+}
+
+fs::path Journal::pathFor(const std::string& runId) {
+  std::optional<std::string> dir = env::get(kJournalDirVariable);
+  const fs::path base = dir ? fs::path(*dir) : fs::temp_directory_path() / "cleanroom-journals";
+  return base / (runId + ".jsonl");
+}
+
+Journal::Journal(fs::path path, std::string runId) : path_(std::move(path)), runId_(std::move(runId)) {}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status Journal::openLocked() {
+  if (fd_ >= 0) return Status::success();
+  std::error_code ec;
+  if (!path_.parent_path().empty()) fs::create_directories(path_.parent_path(), ec);
+  if (ec) {
+    return Error::permanent("cannot create the journal directory " + quoted(path_.parent_path()) + ": " +
+                            ec.message() + "; set " + kJournalDirVariable + " to a writable directory");
+  }
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    return Error::permanent("cannot open the journal " + quoted(path_) + ": " + std::strerror(errno) + "; set " +
+                            kJournalDirVariable + " to a writable directory");
+  }
+  return Status::success();
+}
+
+Status Journal::appendLocked(const std::string& line) {
+  if (Status opened = openLocked(); !opened) return opened;
+  const std::string text = line + "\n";
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::permanent("cannot write the journal " + quoted(path_) + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  return Status::success();
+}
+
+Status Journal::append(const JournalEntry& entry) {
+  std::lock_guard lock(mutex_);
+  if (!ownerWritten_ && entry.event != "run") {
+    JournalEntry owner;
+    owner.event = "run";
+    owner.runId = runId_;
+    owner.pid = ::getpid();
+    Result<ProcessIdentity> self = identityOf(::getpid());
+    owner.startTime = self ? self->startTime : 0;
+    owner.at = Clock::system().wallNow();
+    if (Status written = appendLocked(owner.toJson().dump()); !written) return written;
+    ownerWritten_ = true;
+  }
+  if (entry.event == "run" && ownerWritten_) return Status::success();
+  if (Status written = appendLocked(entry.toJson().dump()); !written) return written;
+  if (entry.event == "run") ownerWritten_ = true;
+  return Status::success();
+}
+
+Status Journal::recordOwner() {
+  JournalEntry owner;
+  owner.event = "run";
+  owner.runId = runId_;
+  owner.pid = ::getpid();
+  Result<ProcessIdentity> self = identityOf(::getpid());
+  owner.startTime = self ? self->startTime : 0;
+  owner.at = Clock::system().wallNow();
+  return append(owner);
+}
+
+Status Journal::recordCreated(const std::string& backend, const std::map<std::string, std::string>& locator,
+                              const Resource& resource) {
+  JournalEntry entry;
+  entry.event = "created";
+  entry.runId = runId_;
+  entry.backend = backend;
+  entry.id = resource.id;
+  entry.name = resource.name;
+  entry.labels = resource.labels;
+  entry.locator = locator;
+  entry.at = resource.createdAt.value_or(Clock::system().wallNow());
+  return append(entry);
+}
+
+Status Journal::recordCleaned(const std::string& backend, const std::string& id) {
+  JournalEntry entry;
+  entry.event = "cleaned";
+  entry.runId = runId_;
+  entry.backend = backend;
+  entry.id = id;
+  entry.at = Clock::system().wallNow();
+  return append(entry);
+}
+
+Result<JournalContents> Journal::read(const fs::path& path, const std::optional<std::string>& expectedRunId) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Error::gone("no journal at " + quoted(path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::permanent("cannot read the journal " + quoted(path) + ": " + std::strerror(errno));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  JournalContents contents;
+  contents.path = path;
+  std::size_t lineNumber = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    const bool complete = end != std::string::npos;
+    const std::string line = text.substr(start, complete ? end - start : std::string::npos);
+    start = complete ? end + 1 : text.size();
+    ++lineNumber;
+    if (line.empty()) continue;
+    const auto where = "line " + std::to_string(lineNumber);
+    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
+    Result<JournalEntry> entry =
+        parsed.is_discarded() ? Result<JournalEntry>(Error::permanent("not JSON")) : JournalEntry::fromJson(parsed);
+    if (!entry) {
+      if (contents.entries.empty() && contents.problems.empty() && complete) {
+        return Error::permanent(quoted(path) + " is not a cleanroom journal (" + where + ": " +
+                                entry.error().message + "); pass the file cleanroom wrote, by default " +
+                                quoted(pathFor("<run id>")));
+      }
+      contents.problems.push_back(where + (complete ? ": " + entry.error().message + " (ignored)"
+                                                    : ": cut off mid-line (ignored)"));
+      continue;
+    }
+    if (contents.runId.empty()) contents.runId = entry->runId;
+    if (entry->runId != contents.runId) {
+      contents.problems.push_back(where + ": belongs to run " + entry->runId + ", not " + contents.runId +
+                                  " (ignored)");
+      continue;
+    }
+    contents.entries.push_back(std::move(*entry));
+  }
+  if (contents.runId.empty()) {
+    return Error::permanent("the journal " + quoted(path) + " holds no complete line" +
+                            (contents.problems.empty() ? std::string() : " (" + contents.problems.front() + ")"));
+  }
+  if (expectedRunId && *expectedRunId != contents.runId) {
+    return Error::permanent("the journal " + quoted(path) + " belongs to run " + contents.runId + ", not " +
+                            *expectedRunId + "; pass the journal of run " + *expectedRunId);
+  }
+  return contents;
+}
+
+namespace journal {
+namespace {
+
+std::mutex& journalsMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// Journals this process wrote to or opened, by run id (never destroyed: the
+// fail-safe may write at exit).
+std::map<std::string, std::shared_ptr<Journal>>& journals() {
+  static auto* open = new std::map<std::string, std::shared_ptr<Journal>>();
+  return *open;
+}
+
+std::shared_ptr<Journal> journalOf(const std::string& runId, bool create) {
+  std::lock_guard lock(journalsMutex());
+  auto& open = journals();
+  if (auto it = open.find(runId); it != open.end()) return it->second;
+  const fs::path path = Journal::pathFor(runId);
+  std::error_code ec;
+  if (!create && !fs::exists(path, ec)) return nullptr;
+  auto journal = std::make_shared<Journal>(path, runId);
+  open[runId] = journal;
+  return journal;
+}
+
+}  // namespace
+
+Status recordCreated(const Backend& backend, const Resource& resource) {
+  if (resource.runId.empty()) return Status::success();
+  Status written = journalOf(resource.runId, true)->recordCreated(backend.name(), backend.locator(), resource);
+  if (!written) logger().warn("step=journal ref={} result=error error=\"{}\"", resource.ref(), written.error().message);
+  return written;
+}
+
+Status recordCleaned(const Resource& resource) {
+  if (resource.runId.empty()) return Status::success();
+  std::shared_ptr<Journal> journal = journalOf(resource.runId, false);
+  if (!journal) return Status::success();
+  Status written = journal->recordCleaned(resource.backend, resource.id);
+  if (!written) logger().warn("step=journal ref={} result=error error=\"{}\"", resource.ref(), written.error().message);
+  return written;
+}
+
+}  // namespace journal
+
+}  // namespace cleanroom
