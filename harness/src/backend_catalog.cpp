@@ -2,6 +2,7 @@
 // from the environment.
 #include "cleanroom/backend_catalog.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -20,6 +21,10 @@ namespace {
 // an error naming the malformed setting.
 using FromEnvironment = std::function<std::optional<Result<std::shared_ptr<Backend>>>()>;
 
+using Locator = std::map<std::string, std::string>;
+// Builds the backend a journal locator describes, owned by a run id.
+using FromLocator = std::function<Result<std::shared_ptr<Backend>>(const Locator&, const std::string&)>;
+
 struct CatalogItem {
   BackendCatalogEntry entry;
   std::string example;  // a valid setting, shown when it is missing
@@ -27,9 +32,47 @@ struct CatalogItem {
   // Part of the automatic set when its settings are present. A backend that
   // needs no settings (process) is used only when named.
   bool automatic = true;
+  FromLocator fromLocator = nullptr;
 };
 
 using BuiltBackend = std::optional<Result<std::shared_ptr<Backend>>>;
+
+// Builds backend T from a config Result; a constructor's ConfigError becomes
+// a Permanent error.
+template <class T, class Config>
+Result<std::shared_ptr<Backend>> buildFrom(Result<Config> config) {
+  if (!config.ok()) return config.error();
+  try {
+    return std::shared_ptr<Backend>(std::make_shared<T>(std::move(config).value()));
+  } catch (const ConfigError& e) {
+    return Error::permanent(e.what());
+  }
+}
+
+Result<std::shared_ptr<Backend>> agentApiFromLocator(const Locator& locator, const std::string&) {
+  return buildFrom<AgentApiBackend>(AgentApiConfig::fromLocator(locator));
+}
+
+Result<std::shared_ptr<Backend>> processFromLocator(const Locator&, const std::string& runId) {
+  ProcessBackendConfig config;
+  config.runId = runId;
+  return buildFrom<ProcessBackend>(Result<ProcessBackendConfig>(config));
+}
+
+Result<std::shared_ptr<Backend>> tmuxFromLocator(const Locator& locator, const std::string&) {
+  TmuxConfig config;
+  if (auto it = locator.find("binary"); it != locator.end() && !it->second.empty()) config.binary = it->second;
+  if (auto it = locator.find("socketPath"); it != locator.end()) config.socketPath = it->second;
+  if (auto it = locator.find("socketName"); it != locator.end()) config.socketName = it->second;
+  if (auto it = locator.find("sessionPrefix"); it != locator.end() && !it->second.empty()) {
+    config.sessionPrefix = it->second;
+  }
+  return buildFrom<TmuxBackend>(Result<TmuxConfig>(config));
+}
+
+Result<std::shared_ptr<Backend>> workspaceFromLocator(const Locator& locator, const std::string& runId) {
+  return buildFrom<WorkspaceBackend>(WorkspaceConfig::fromLocator(locator, runId));
+}
 
 // Builds backend T from `config` (a Result of its config, or nullopt when its
 // settings are absent); a constructor's ConfigError becomes a Permanent error.
@@ -74,11 +117,14 @@ BuiltBackend tmuxFromEnvironment() { return build<TmuxBackend>(TmuxConfig::fromE
 
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
-      {{"http", "CLEANROOM_AGENTS_URL"}, "CLEANROOM_AGENTS_URL=http://127.0.0.1:8080", agentApiFromEnvironment},
-      {{"process", "nothing (use --backend process)"}, "--backend process", processFromEnvironment, false},
+      {{"http", "CLEANROOM_AGENTS_URL"}, "CLEANROOM_AGENTS_URL=http://127.0.0.1:8080", agentApiFromEnvironment, true,
+       agentApiFromLocator},
+      {{"process", "nothing (use --backend process)"}, "--backend process", processFromEnvironment, false,
+       processFromLocator},
       {{"tmux", "CLEANROOM_TMUX_SOCKET or CLEANROOM_TMUX"}, "CLEANROOM_TMUX_SOCKET=/tmp/cleanroom-tmux/sock",
-       tmuxFromEnvironment},
-      {{"workspace", "CLEANROOM_WORKSPACE"}, "CLEANROOM_WORKSPACE=/path/to/task/workspace", workspaceFromEnvironment},
+       tmuxFromEnvironment, true, tmuxFromLocator},
+      {{"workspace", "CLEANROOM_WORKSPACE"}, "CLEANROOM_WORKSPACE=/path/to/task/workspace", workspaceFromEnvironment,
+       true, workspaceFromLocator},
   };
   return items;
 }
@@ -141,6 +187,35 @@ Result<std::vector<std::shared_ptr<Backend>>> backendsFromEnvironment(const std:
     Result<std::shared_ptr<Backend>> backend = named(name);
     if (!backend) return backend.error();
     backends.push_back(backend.value());
+  }
+  return backends;
+}
+
+Result<std::shared_ptr<Backend>> backendFromLocator(const std::string& name, const Locator& locator,
+                                                    const std::string& runId) {
+  const CatalogItem* item = findItem(name);
+  if (item == nullptr || !item->fromLocator) {
+    return Error::permanent("the journal names an unknown backend \"" + name + "\"; known backends: " + knownNames());
+  }
+  return item->fromLocator(locator, runId);
+}
+
+std::vector<std::shared_ptr<Backend>> withJournalBackends(std::vector<std::shared_ptr<Backend>> backends,
+                                                          const JournalContents& journal,
+                                                          std::vector<std::string>& errors) {
+  for (const auto& [name, locators] : journal.backends()) {
+    for (const Locator& locator : locators) {
+      const bool known = std::any_of(backends.begin(), backends.end(), [&](const std::shared_ptr<Backend>& b) {
+        return b->name() == name && (b->locator() == locator || locator.empty());
+      });
+      if (known) continue;
+      Result<std::shared_ptr<Backend>> built = backendFromLocator(name, locator, journal.runId);
+      if (!built) {
+        errors.push_back(name + " (from the journal " + journal.path.string() + "): " + built.error().message);
+        continue;
+      }
+      backends.push_back(built.value());
+    }
   }
   return backends;
 }

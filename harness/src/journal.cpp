@@ -56,8 +56,9 @@ nlohmann::json JournalEntry::toJson() const {
   if (event == "created") {
     line["name"] = name;
     line["labels"] = labels;
-    line["locator"] = locator;
   }
+  if (event == "created" || event == "backend") line["locator"] = locator;
+  if (event == "backend") line.erase("id");
   line["atMs"] = epochMs(at);
   return line;
 }
@@ -67,8 +68,8 @@ Result<JournalEntry> JournalEntry::fromJson(const nlohmann::json& line) {
   JournalEntry entry;
   auto event = field<std::string>(line, "event");
   auto runId = field<std::string>(line, "runId");
-  if (!event || (*event != "run" && *event != "created" && *event != "cleaned")) {
-    return Error::permanent("no \"event\" of run, created or cleaned");
+  if (!event || (*event != "run" && *event != "created" && *event != "cleaned" && *event != "backend")) {
+    return Error::permanent("no \"event\" of run, created, cleaned or backend");
   }
   if (!runId || runId->empty()) return Error::permanent("no \"runId\"");
   entry.event = *event;
@@ -83,6 +84,13 @@ Result<JournalEntry> JournalEntry::fromJson(const nlohmann::json& line) {
     return entry;
   }
   auto backend = field<std::string>(line, "backend");
+  if (entry.event == "backend") {
+    if (!backend || backend->empty()) return Error::permanent("a backend line needs \"backend\"");
+    entry.backend = *backend;
+    entry.locator =
+        field<std::map<std::string, std::string>>(line, "locator").value_or(std::map<std::string, std::string>{});
+    return entry;
+  }
   auto id = field<std::string>(line, "id");
   if (!backend || backend->empty() || !id || id->empty()) {
     return Error::permanent("a " + entry.event + " line needs \"backend\" and \"id\"");
@@ -140,7 +148,7 @@ std::vector<Resource> JournalContents::outstanding() const {
 std::map<std::string, std::vector<std::map<std::string, std::string>>> JournalContents::backends() const {
   std::map<std::string, std::vector<std::map<std::string, std::string>>> out;
   for (const auto& e : entries) {
-    if (e.event != "created") continue;
+    if (e.event != "created" && e.event != "backend") continue;
     auto& locators = out[e.backend];
     if (std::find(locators.begin(), locators.end(), e.locator) == locators.end()) locators.push_back(e.locator);
   }
@@ -242,6 +250,16 @@ Status Journal::recordCleaned(const std::string& backend, const std::string& id)
   return append(entry);
 }
 
+Status Journal::recordBackend(const std::string& backend, const std::map<std::string, std::string>& locator) {
+  JournalEntry entry;
+  entry.event = "backend";
+  entry.runId = runId_;
+  entry.backend = backend;
+  entry.locator = locator;
+  entry.at = Clock::system().wallNow();
+  return append(entry);
+}
+
 Result<JournalContents> Journal::read(const fs::path& path, const std::optional<std::string>& expectedRunId) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return Error::gone("no journal at " + quoted(path));
@@ -325,6 +343,19 @@ Status recordCreated(const Backend& backend, const Resource& resource) {
   if (resource.runId.empty()) return Status::success();
   Status written = journalOf(resource.runId, true)->recordCreated(backend.name(), backend.locator(), resource);
   if (!written) logger().warn("step=journal ref={} result=error error=\"{}\"", resource.ref(), written.error().message);
+  return written;
+}
+
+Status recordBackend(const Backend& backend, const std::string& runId) {
+  static std::mutex mutex;
+  static auto* recorded = new std::set<std::string>();
+  const std::string key = runId + "\n" + backend.name() + "\n" + nlohmann::json(backend.locator()).dump();
+  {
+    std::lock_guard lock(mutex);
+    if (!recorded->insert(key).second) return Status::success();
+  }
+  Status written = journalOf(runId, true)->recordBackend(backend.name(), backend.locator());
+  if (!written) logger().warn("step=journal backend={} result=error error=\"{}\"", backend.name(), written.error().message);
   return written;
 }
 

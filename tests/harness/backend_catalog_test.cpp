@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "cleanroom/backends/agent_api_backend.h"
+#include "cleanroom/journal.h"
 #include "scoped_env.h"
 
 namespace cleanroom {
@@ -131,6 +132,75 @@ TEST(BackendCatalogTest, TmuxComesFromItsVariables) {
   auto backends = backendsFromEnvironment();
   ASSERT_FALSE(backends.ok());
   EXPECT_THAT(backends.error().message, HasSubstr("CLEANROOM_TMUX_SOCKET"));
+}
+
+// Journal locators: a reaper rebuilds the backends a run used from them.
+JournalContents journalNaming(std::vector<JournalEntry> lines) {
+  JournalContents journal;
+  journal.path = "/tmp/r1.jsonl";
+  journal.runId = "r1";
+  for (auto& line : lines) {
+    line.runId = "r1";
+    journal.entries.push_back(std::move(line));
+  }
+  return journal;
+}
+
+JournalEntry backendLine(std::string name, std::map<std::string, std::string> locator) {
+  JournalEntry line;
+  line.event = "backend";
+  line.backend = std::move(name);
+  line.locator = std::move(locator);
+  return line;
+}
+
+TEST(BackendCatalogTest, EachBackendComesBackFromItsOwnLocator) {
+  AgentApiConfig config;
+  config.baseUrl = "http://127.0.0.1:7072";
+  config.listPath = "/v2/agents";
+  config.statusField = "state";
+  AgentApiBackend original(config);
+  Result<std::shared_ptr<Backend>> rebuilt = backendFromLocator("http", original.locator(), "r1");
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
+  EXPECT_EQ((*rebuilt)->name(), "http");
+  EXPECT_EQ((*rebuilt)->locator(), original.locator());
+  EXPECT_EQ((*rebuilt)->locator().at("statusField"), "state");
+
+  Result<std::shared_ptr<Backend>> workspace =
+      backendFromLocator("workspace", {{"root", "/tmp/ws"}, {"keepLogs", "false"}}, "r1");
+  ASSERT_TRUE(workspace.ok()) << workspace.error().describe();
+  EXPECT_EQ((*workspace)->locator().at("keepLogs"), "false");
+  EXPECT_EQ((*workspace)->stage(), CleanupStage::Files);
+}
+
+TEST(BackendCatalogTest, ABadLocatorIsAnErrorNamingTheBackendAndSetting) {
+  Result<std::shared_ptr<Backend>> unknown = backendFromLocator("ftp", {}, "r1");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.error().message, AllOf(HasSubstr("\"ftp\""), HasSubstr("known backends: http")));
+  Result<std::shared_ptr<Backend>> noUrl = backendFromLocator("http", {}, "r1");
+  ASSERT_FALSE(noUrl.ok());
+  EXPECT_THAT(noUrl.error().message, HasSubstr("\"url\""));
+  Result<std::shared_ptr<Backend>> noRoot = backendFromLocator("workspace", {{"keepLogs", "true"}}, "r1");
+  ASSERT_FALSE(noRoot.ok());
+  EXPECT_THAT(noRoot.error().message, HasSubstr("\"root\""));
+}
+
+TEST(BackendCatalogTest, JournalBackendsAreAddedOnceAndOnlyWhenNotAlreadyReached) {
+  AgentApiConfig config;
+  config.baseUrl = "http://127.0.0.1:7073";
+  auto configured = std::make_shared<AgentApiBackend>(config);
+  const JournalContents journal = journalNaming({backendLine("http", configured->locator()),
+                                                 backendLine("workspace", {{"root", "/tmp/ws"}}),
+                                                 backendLine("workspace", {{"root", "/tmp/ws"}}),
+                                                 backendLine("process", {}), backendLine("ftp", {{"host", "x"}})});
+  std::vector<std::string> errors;
+  auto backends = withJournalBackends({configured}, journal, errors);
+  std::vector<std::string> names;
+  for (const auto& b : backends) names.push_back(b->name());
+  EXPECT_THAT(names, ::testing::ElementsAre("http", "process", "workspace"));
+  EXPECT_EQ(backends.front(), configured) << "the configured backend is kept, not duplicated";
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors.front(), AllOf(HasSubstr("ftp"), HasSubstr("/tmp/r1.jsonl")));
 }
 
 }  // namespace

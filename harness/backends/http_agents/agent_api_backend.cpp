@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cleanroom/env.h"
+#include "cleanroom/journal.h"
 #include "cleanroom/run.h"
 
 namespace cleanroom {
@@ -274,7 +275,43 @@ Result<Resource> AgentApiBackend::createAgent(const AgentSpec& spec) {
   if (!agent) return agent.error();
   Result<Resource> created = parseAgent(*agent);
   if (!created) return withContext(created.error(), what);
+  (void)journal::recordCreated(*this, *created);
   return created;
+}
+
+std::map<std::string, std::string> AgentApiBackend::locator() const {
+  return {{"url", config_.baseUrl},
+          {"listPath", config_.listPath},
+          {"agentPath", config_.agentPath},
+          {"forceParam", config_.forceParam},
+          {"itemsField", config_.itemsField},
+          {"idField", config_.idField},
+          {"statusField", config_.statusField},
+          {"nameField", config_.nameField},
+          {"labelsField", config_.labelsField},
+          {"createdAtField", config_.createdAtField}};
+}
+
+Result<AgentApiConfig> AgentApiConfig::fromLocator(const std::map<std::string, std::string>& locator) {
+  auto url = locator.find("url");
+  if (url == locator.end()) return Error::permanent("the http backend's journal locator has no \"url\"");
+  Result<std::string> checked = env::checkHttpUrl(url->second, "the http backend's journaled url");
+  if (!checked) return checked.error();
+  AgentApiConfig config;
+  config.baseUrl = *checked;
+  if (std::optional<std::string> token = env::get(kTokenVariable)) {
+    config.authHeader = "Authorization";
+    config.authValue = "Bearer " + *token;
+  }
+  const std::pair<const char*, std::string*> fields[] = {
+      {"listPath", &config.listPath},       {"agentPath", &config.agentPath},   {"forceParam", &config.forceParam},
+      {"itemsField", &config.itemsField},   {"idField", &config.idField},       {"statusField", &config.statusField},
+      {"nameField", &config.nameField},     {"labelsField", &config.labelsField},
+      {"createdAtField", &config.createdAtField}};
+  for (const auto& [key, target] : fields) {
+    if (auto it = locator.find(key); it != locator.end()) *target = it->second;
+  }
+  return config;
 }
 
 std::string AgentApiBackend::agentTarget(const std::string& id) const {

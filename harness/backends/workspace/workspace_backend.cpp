@@ -339,6 +339,43 @@ Result<ResourceStatus> WorkspaceBackend::probe(const Resource& resource) {
   return ResourceStatus{ResourceState::Running, "leftover files: " + joined(*leftovers, " ")};
 }
 
+std::map<std::string, std::string> WorkspaceBackend::locator() const {
+  std::string logs;
+  for (const std::string& pattern : config_.layout.logPatterns) logs += (logs.empty() ? "" : "|") + pattern;
+  return {{"root", config_.root.string()},
+          {"keepLogs", config_.keepLogs ? "true" : "false"},
+          {"promptPattern", config_.layout.promptPattern},
+          {"logPatterns", logs},
+          {"archiveDir", config_.layout.archiveDir}};
+}
+
+Result<WorkspaceConfig> WorkspaceConfig::fromLocator(const std::map<std::string, std::string>& locator,
+                                                     const std::string& runId) {
+  auto root = locator.find("root");
+  if (root == locator.end() || root->second.empty()) {
+    return Error::permanent("the workspace backend's journal locator has no \"root\"");
+  }
+  WorkspaceConfig config;
+  config.root = root->second;
+  config.runId = runId;
+  if (auto it = locator.find("keepLogs"); it != locator.end()) config.keepLogs = it->second != "false";
+  if (auto it = locator.find("promptPattern"); it != locator.end()) config.layout.promptPattern = it->second;
+  if (auto it = locator.find("archiveDir"); it != locator.end()) config.layout.archiveDir = it->second;
+  if (auto it = locator.find("logPatterns"); it != locator.end()) {
+    config.layout.logPatterns.clear();
+    std::size_t start = 0;
+    while (start <= it->second.size()) {
+      const std::size_t bar = it->second.find('|', start);
+      const std::string pattern = it->second.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+      if (!pattern.empty()) config.layout.logPatterns.push_back(pattern);
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+  }
+  if (Status valid = config.layout.validate(); !valid) return valid.error();
+  return config;
+}
+
 void WorkspaceBackend::describeTeardown(const Resource& resource, AgentTeardown& record) {
   WorkspaceCleanup done;
   {

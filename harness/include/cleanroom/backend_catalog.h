@@ -3,11 +3,13 @@
 // fail-safe use it, so a new backend is wired in by adding one entry here.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cleanroom/backend.h"
+#include "cleanroom/journal.h"
 #include "cleanroom/result.h"
 
 namespace cleanroom {
@@ -25,5 +27,20 @@ const std::vector<BackendCatalogEntry>& backendCatalog();
 // those; an unknown name or missing/malformed settings is a Permanent error
 // naming the backend or variable and what to set.
 Result<std::vector<std::shared_ptr<Backend>>> backendsFromEnvironment(const std::vector<std::string>& names = {});
+
+// Builds backend `name`, owned by `runId`, from a journal locator
+// (Backend::locator()). A Permanent error names an unknown backend or a
+// missing or malformed setting.
+Result<std::shared_ptr<Backend>> backendFromLocator(const std::string& name,
+                                                    const std::map<std::string, std::string>& locator,
+                                                    const std::string& runId);
+
+// Returns `backends` plus one backend per (name, locator) the journal names
+// that none of them already reaches (same name and locator; an empty
+// journaled locator is reached by any backend of that name). What cannot be
+// built is added to `errors`, naming the backend and the journal.
+std::vector<std::shared_ptr<Backend>> withJournalBackends(std::vector<std::shared_ptr<Backend>> backends,
+                                                          const JournalContents& journal,
+                                                          std::vector<std::string>& errors);
 
 }  // namespace cleanroom

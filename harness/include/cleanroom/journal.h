@@ -10,10 +10,13 @@
 //   {"event":"created","runId":"R","backend":"tmux","locator":{"socket":"/tmp/x/sock"},
 //    "id":"cr-R-a1","name":"cr-R-a1","labels":{"cleanroom.run":"R"},"atMs":…}
 //   {"event":"cleaned","runId":"R","backend":"tmux","id":"cr-R-a1","atMs":…}
+//   {"event":"backend","runId":"R","backend":"workspace","locator":{"root":"/w"},"atMs":…}
 // A "run" line names each process that wrote to the journal (pid + start
 // time, process_tree.h): the proof a reaper needs that the process it
 // watches owns the run. "locator" is how to reach the backend again
-// (Backend::locator(); never a secret). Times are Unix epoch milliseconds.
+// (Backend::locator(); never a secret). A "backend" line names a backend the
+// run uses without creating anything through it (a workspace its agents
+// write into), so a reaper cleans it too. Times are Unix epoch milliseconds.
 //
 // Location: $CLEANROOM_JOURNAL_DIR/<run id>.jsonl, default
 // <temp dir>/cleanroom-journals/<run id>.jsonl. Reading tolerates what a crash
@@ -44,14 +47,14 @@ class Backend;
 inline constexpr const char* kJournalDirVariable = "CLEANROOM_JOURNAL_DIR";
 
 struct JournalEntry {
-  std::string event;  // "run", "created" or "cleaned"
+  std::string event;  // "run", "created", "cleaned" or "backend"
   std::string runId;
   // created / cleaned:
   std::string backend;
   std::string id;
   std::string name;                               // created only
   std::map<std::string, std::string> labels;      // created only
-  std::map<std::string, std::string> locator;     // created only
+  std::map<std::string, std::string> locator;     // created and backend
   // run:
   pid_t pid = 0;
   unsigned long long startTime = 0;               // /proc/PID/stat field 22
@@ -76,7 +79,8 @@ struct JournalContents {
   // Resources created and not marked cleaned (by backend and id), as
   // Resources (backend, id, name, labels, runId, createdAt), in creation order.
   std::vector<Resource> outstanding() const;
-  // The backends to reach, by name, each with the locators seen (distinct).
+  // The backends to reach ("created" and "backend" lines), by name, each
+  // with the locators seen (distinct).
   std::map<std::string, std::vector<std::map<std::string, std::string>>> backends() const;
 };
 
@@ -100,6 +104,8 @@ class Journal {
                        const Resource& resource);
   // Appends a "cleaned" line.
   Status recordCleaned(const std::string& backend, const std::string& id);
+  // Appends a "backend" line (the run uses that backend at that locator).
+  Status recordBackend(const std::string& backend, const std::map<std::string, std::string>& locator);
   // Appends this process's "run" line unless it did already.
   Status recordOwner();
 
@@ -131,6 +137,11 @@ namespace journal {
 // logged (warn) and returned, never thrown; the caller decides. Resources
 // without a run id are not journaled (success).
 Status recordCreated(const Backend& backend, const Resource& resource);
+
+// Records in the journal of `runId` that the run uses `backend` (its name
+// and locator), once per backend and locator per process. Errors are logged
+// and returned.
+Status recordBackend(const Backend& backend, const std::string& runId);
 
 // Marks `resource` cleaned in its run's journal when that journal file
 // exists (a cleanup never creates journals). Errors are logged and returned.

@@ -49,6 +49,11 @@ struct AgentApiConfig {
   milliseconds requestTimeout{5000};
   bool useLongPoll = true;                      // try ?waitFor=terminal
 
+  // Returns the config a locator (AgentApiBackend::locator()) describes, with
+  // the auth value from CLEANROOM_AGENTS_TOKEN when set; a Permanent error
+  // names a missing or malformed "url".
+  static Result<AgentApiConfig> fromLocator(const std::map<std::string, std::string>& locator);
+
   // Returns the default config with baseUrl from CLEANROOM_AGENTS_URL (and
   // authValue from CLEANROOM_AGENTS_TOKEN as a Bearer Authorization header
   // when set). Returns nullopt when CLEANROOM_AGENTS_URL is unset, or a
@@ -78,8 +83,13 @@ class AgentApiBackend : public Backend {
   bool canAwait() const override;
   Result<ResourceStatus> awaitFinished(const Resource& resource, milliseconds timeout) override;
 
-  // Creates an agent owned by spec.runId (default: this run) and returns it.
-  // One attempt; blocks for at most one request timeout.
+  // {"url", paths, field names}: what a reaper needs to reach the API again
+  // (the auth value is never included; it comes from CLEANROOM_AGENTS_TOKEN).
+  std::map<std::string, std::string> locator() const override;
+
+  // Creates an agent owned by spec.runId (default: this run), records it in
+  // the run's journal (journal.h) and returns it. One attempt; blocks for at
+  // most one request timeout.
   Result<Resource> createAgent(const AgentSpec& spec);
   // Returns one agent's state now (404 → Gone).
   Result<ResourceStatus> agentStatus(const std::string& id);

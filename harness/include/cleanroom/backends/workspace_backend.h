@@ -154,6 +154,11 @@ struct WorkspaceConfig {
   std::string runId;            // owner of everything in the workspace; empty = run::id()
   // File operations (not owned; must outlive the backend); nullptr = WorkspaceFiles::real().
   WorkspaceFiles* files = nullptr;
+
+  // Returns the config a locator (WorkspaceBackend::locator()) describes,
+  // owned by `runId`; a Permanent error names a missing "root".
+  static Result<WorkspaceConfig> fromLocator(const std::map<std::string, std::string>& locator,
+                                             const std::string& runId);
 };
 
 class WorkspaceBackend : public Backend {
@@ -176,6 +181,8 @@ class WorkspaceBackend : public Backend {
   // Gone ("no files") once none does.
   Result<ResourceStatus> probe(const Resource& resource) override;
   CleanupStage stage() const override { return CleanupStage::Files; }
+  // {"root", "keepLogs", "promptPattern", "logPatterns" (joined by '|'), "archiveDir"}.
+  std::map<std::string, std::string> locator() const override;
   // Sets promptDeleted and logsArchived from the files left now and adds the
   // archive copies and deletions made by requestStop since the last call for
   // this agent. Blocks on a few stat calls.

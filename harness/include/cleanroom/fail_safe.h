@@ -1,0 +1,63 @@
+// Fail-safe: when this process ends — it returns from main, calls exit(), or
+// receives SIGINT, SIGTERM or SIGHUP — run the run-scoped sweep once, so a
+// test program that never reaches its TearDown leaves nothing behind.
+// SIGKILL cannot be caught; cleanroom-reaper (a sidecar process) covers it.
+//
+//   cleanroom::installFailSafe({.engine = engine});   // e.g. in main() or an Environment
+//
+// How: an atexit handler, and signal handlers that only write the signal
+// number to a pipe (async-signal-safe). A watcher thread reads the pipe,
+// runs the sweep, restores the signal's default action and raises it again,
+// so the process still dies of that signal (its exit status says so). A
+// second signal while the sweep runs kills the process at once (the default
+// action is restored before the sweep starts).
+//
+// The sweep cleans `selector` (default: this run) with the engine's backends
+// plus, when its journal exists, the backends the run's journal names
+// (journal.h: backends created in code, e.g. a private tmux socket), so
+// every backend added later is covered without touching this code. It runs
+// at most once per process, whichever trigger comes first; runFailSafe()
+// triggers it explicitly (the gtest Environment's TearDown does), and later
+// triggers find it done. After a clean sweep the run's journal is removed
+// when this process is its only writer.
+//
+// Trace lines (info): step=fail-safe trigger=SIGTERM found=2 cleaned=2 ms=310
+#pragma once
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cleanroom/engine.h"
+#include "cleanroom/report.h"
+#include "cleanroom/selector.h"
+
+namespace cleanroom {
+
+struct FailSafeOptions {
+  // The engine whose backends and options the sweep uses; nullptr = the
+  // backends configured in the environment (backend_catalog.h) with default
+  // options.
+  std::shared_ptr<CleanupEngine> engine;
+  // What the sweep cleans.
+  Selector selector = Selector::thisRun();
+  // Signals that trigger the sweep (then kill the process as before).
+  std::vector<int> signals = {SIGINT, SIGTERM, SIGHUP};
+};
+
+// Installs the process's fail-safe, or replaces its options when installed.
+// Thread-safe. Throws ConfigError when no engine is given and the
+// environment configures no backend (the message names the variables).
+void installFailSafe(FailSafeOptions options);
+
+// Returns true once installFailSafe() was called and the sweep has not run.
+bool failSafeArmed();
+
+// Runs the sweep now unless it has run (or nothing is installed); `trigger`
+// names why in the trace. Returns its report, or nullopt when it did not
+// run. Blocks for as long as the cleanup takes (its engine's bounds).
+std::optional<CleanupReport> runFailSafe(const std::string& trigger);
+
+}  // namespace cleanroom

@@ -1,0 +1,46 @@
+// A test program for fail_safe_test.cpp: it launches `sleep 600` children
+// through the process backend, installs the fail-safe with an engine that
+// has only that backend, prints "ready PID PID", and then ends the way
+// argv[1] says:
+//   exit    std::exit(0)            return  return 0 from main
+//   wait    block until a signal arrives (the test sends it)
+// The run id and journal directory come from CLEANROOM_RUN_ID and
+// CLEANROOM_JOURNAL_DIR, set by the test.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cleanroom/backends/process_backend.h"
+#include "cleanroom/engine.h"
+#include "cleanroom/fail_safe.h"
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode != "exit" && mode != "return" && mode != "wait") {
+    std::cerr << "usage: fail_safe_probe exit|return|wait\n";
+    return 2;
+  }
+  auto processes = std::make_shared<cleanroom::ProcessBackend>();
+  cleanroom::CleanupOptions options;
+  options.gracePeriod = std::chrono::milliseconds(2000);
+  auto engine = std::make_shared<cleanroom::CleanupEngine>(options);
+  engine->addBackend(processes);
+  std::string pids;
+  for (int i = 0; i < 2; ++i) {
+    cleanroom::LaunchOptions quiet;
+    quiet.outputPath = "/dev/null";  // keep the test's pipe free: it reads our end of output
+    auto launched = processes->launch({"/bin/sleep", "600"}, quiet);
+    if (!launched.ok()) {
+      std::cerr << launched.error().describe() << "\n";
+      return 3;
+    }
+    pids += " " + launched->id;
+  }
+  cleanroom::installFailSafe({.engine = engine});
+  std::cout << "ready" << pids << std::endl;
+  if (mode == "exit") std::exit(0);
+  if (mode == "return") return 0;
+  for (;;) ::pause();
+}
