@@ -1,12 +1,16 @@
 // cleanroom tmux benchmark: print figures, assert nothing. Not run by ctest;
-// run this binary directly (optionally `--tmux PATH`, e.g. the path of
-// cleanroom-mock-tmux; default /usr/bin/tmux).
+// run this binary directly. Options: `--tmux PATH` (e.g. the path of
+// cleanroom-mock-tmux; default /usr/bin/tmux), `--agents 1,10,50` (the
+// counts to run), `--no-old` (skip the old sequence), `--trace` (cleanroom's
+// debug trace lines on stderr).
 //
 // 1, 10 and 50 agents, each in a tmux session on a private server
 // (`-S <temp dir>/sock`), whose pane command exits 1-5 s after SIGTERM
 // (spread evenly; one agent: 5 s):
 //   cleanroom   CleanupEngine + TmuxBackend (grace period 10 s) cleaning the
 //               run: total vs the slowest exit, `over = total - slowest`;
+//               `after exit`: total minus the moment the last agent process
+//               really exited (watched through pidfds);
 //               stop p50/max: how long each graceful requestStop took
 //   old         on fresh identical agents, one at a time: `tmux kill-session
 //               -t NAME`, sleep 0.5 s, `ps aux` grepped for the session name;
@@ -37,6 +41,7 @@
 #include "cleanroom/process_tree.h"
 #include "cleanroom/run.h"
 #include "cleanroom/selector.h"
+#include "cleanroom/trace.h"
 #include "cleanroom/wait.h"
 #include "bench_support.h"
 
@@ -178,16 +183,26 @@ void cleanroomCase(PrivateTmux& tmux, int count) {
   options.gracePeriod = 10s;
   cleanroom::CleanupEngine engine(options);
   engine.addBackend(backend);
+  std::vector<cleanroom::ProcessIdentity> processes;
+  for (const auto& agent : agents) processes.insert(processes.end(), agent.processes.begin(), agent.processes.end());
   const auto start = SteadyClock::now();
+  // The moment the last agent process really exited (pidfds), to split
+  // cleanroom's time into before the signal and after the exit.
+  double lastExit = 0;
+  std::thread watcher([&] {
+    cleanroom::awaitExit(processes, std::chrono::milliseconds(60000));
+    lastExit = msSince(start);
+  });
   const auto report = engine.cleanup(cleanroom::Selector::forRun(runId));
   const double total = msSince(start);
+  watcher.join();
 
   const auto alive = cleanroom::processesMarkedWith(runId).size();
   const int slowest = slowestOf(agents);
   const auto stops = actionDurations(report, "stop");
-  std::printf("%-8d %10dms %10.0fms %10.0fms %10.0fms %10.0fms %6zu %7d  %s\n", count, slowest, total, total - slowest,
-              percentile(stops, 0.5), percentile(stops, 1.0), alive, report.totals.forced,
-              report.success ? "clean" : "NOT CLEAN");
+  std::printf("%-8d %10dms %10.0fms %10.0fms %10.0fms %10.0fms %10.0fms %6zu %7d  %s\n", count, slowest, total,
+              total - slowest, total - lastExit, percentile(stops, 0.5), percentile(stops, 1.0), alive,
+              report.totals.forced, report.success ? "clean" : "NOT CLEAN");
   tmux.endServer();
 }
 
@@ -247,17 +262,46 @@ void printMachine(const std::string& binary) {
               binary.c_str());
 }
 
+// Parses "1,10,50"; empty when malformed.
+std::vector<int> parseCounts(const std::string& text) {
+  std::vector<int> counts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 4) return {};
+    counts.push_back(std::stoi(item));
+    if (counts.back() == 0) return {};
+    start = comma + 1;
+  }
+  return counts;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   std::string binary = "/usr/bin/tmux";
+  std::vector<int> counts{1, 10, 50};
+  bool runOld = true;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--tmux" && i + 1 < args.size()) {
       binary = args[++i];
       continue;
     }
-    std::fprintf(stderr, "usage: cleanroom_tmux_bench [--tmux PATH]\n");
+    if (args[i] == "--agents" && i + 1 < args.size() && !parseCounts(args[i + 1]).empty()) {
+      counts = parseCounts(args[++i]);
+      continue;
+    }
+    if (args[i] == "--no-old") {
+      runOld = false;
+      continue;
+    }
+    if (args[i] == "--trace") {
+      cleanroom::setLogLevel("debug");
+      continue;
+    }
+    std::fprintf(stderr, "usage: cleanroom_tmux_bench [--tmux PATH] [--agents 1,10,50] [--no-old] [--trace]\n");
     return 2;
   }
   printMachine(binary);
@@ -265,14 +309,15 @@ int main(int argc, char** argv) {
   try {
     PrivateTmux tmux(binary);
     std::printf("\n## cleanroom: CleanupEngine + TmuxBackend (grace 10 s), exits spread over 1-5 s after SIGTERM\n");
-    std::printf("%-8s %12s %12s %12s %12s %12s %6s %7s  %s\n", "agents", "slowest", "total", "over", "stop p50",
-                "stop max", "alive", "forced", "result");
-    for (int count : {1, 10, 50}) cleanroomCase(tmux, count);
+    std::printf("%-8s %12s %12s %12s %12s %12s %12s %6s %7s  %s\n", "agents", "slowest", "total", "over",
+                "after exit", "stop p50", "stop max", "alive", "forced", "result");
+    for (int count : counts) cleanroomCase(tmux, count);
+    if (!runOld) return 0;
 
     std::printf("\n## old sequence: per agent kill-session, sleep 0.5 s, `ps aux | grep NAME`\n");
     std::printf("%-8s %12s %12s %8s %10s %10s %9s %8s\n", "agents", "slowest", "total", "ps hits", "alive@scan",
                 "agents w/", "alive@end", "sessions");
-    for (int count : {1, 10, 50}) oldSequenceCase(tmux, count);
+    for (int count : counts) oldSequenceCase(tmux, count);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tmux bench: %s\n", e.what());
     return 1;

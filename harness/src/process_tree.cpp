@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -12,7 +13,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -112,12 +115,17 @@ std::string commandLine(pid_t pid, const std::string& comm) {
 // read again a few times before believing it.
 constexpr int kEnvironReads = 20;
 
-void readMarkers(pid_t pid, ProcessInfo& info) {
+std::optional<std::string> readEnvironment(pid_t pid, bool zombie) {
   std::optional<std::string> environ = readFile(procPath(pid, "environ"));
-  for (int i = 1; i < kEnvironReads && environ && environ->empty() && !info.isZombie(); ++i) {
+  for (int i = 1; i < kEnvironReads && environ && environ->empty() && !zombie; ++i) {
     ::sched_yield();
     environ = readFile(procPath(pid, "environ"));
   }
+  return environ;
+}
+
+void readMarkers(pid_t pid, ProcessInfo& info) {
+  std::optional<std::string> environ = readEnvironment(pid, info.isZombie());
   if (!environ) return;
   const std::string run = std::string(kRunMarkerVariable) + "=";
   const std::string launch = std::string(kLaunchMarkerVariable) + "=";
@@ -132,18 +140,40 @@ void readMarkers(pid_t pid, ProcessInfo& info) {
   }
 }
 
-std::optional<ProcessInfo> snapshotOf(pid_t pid) {
+std::optional<ProcessInfo> statOf(pid_t pid, std::string* comm = nullptr) {
   std::optional<StatFields> stat = readStat(pid);
   if (!stat) return std::nullopt;
+  if (comm != nullptr) *comm = stat->comm;
   ProcessInfo info;
   info.id = {pid, stat->startTime};
   info.ppid = stat->ppid;
   info.pgid = stat->pgid;
   info.sid = stat->sid;
   info.state = stat->state;
+  return info;
+}
+
+// Calls `each(pid)` for every numeric entry of /proc.
+template <class Fn>
+void forEachPid(Fn each) {
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return;
+  while (dirent* entry = ::readdir(dir)) {
+    const char* name = entry->d_name;
+    if (*name < '1' || *name > '9' || std::strspn(name, "0123456789") != std::strlen(name)) continue;
+    each(static_cast<pid_t>(std::atol(name)));
+  }
+  ::closedir(dir);
+}
+
+std::optional<ProcessInfo> snapshotOf(pid_t pid) {
+  std::string comm;
+  std::optional<ProcessInfo> stat = statOf(pid, &comm);
+  if (!stat) return std::nullopt;
+  ProcessInfo info = std::move(*stat);
   struct stat owner{};
   if (::stat(procPath(pid, "").c_str(), &owner) == 0) info.uid = owner.st_uid;
-  info.command = commandLine(pid, stat->comm);
+  info.command = commandLine(pid, comm);
   readMarkers(pid, info);  // after state: zombies have no environment
   return info;
 }
@@ -229,17 +259,39 @@ Result<ProcessIdentity> identityOf(pid_t pid) {
 
 std::vector<ProcessInfo> listProcesses() {
   std::vector<ProcessInfo> processes;
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return processes;
-  while (dirent* entry = ::readdir(dir)) {
-    const char* name = entry->d_name;
-    if (*name < '1' || *name > '9' || std::strspn(name, "0123456789") != std::strlen(name)) continue;
-    if (std::optional<ProcessInfo> info = snapshotOf(static_cast<pid_t>(std::atol(name)))) {
-      processes.push_back(std::move(*info));
-    }
-  }
-  ::closedir(dir);
+  forEachPid([&](pid_t pid) {
+    if (std::optional<ProcessInfo> info = snapshotOf(pid)) processes.push_back(std::move(*info));
+  });
   return processes;
+}
+
+std::vector<ProcessInfo> listProcessStats() {
+  std::vector<ProcessInfo> processes;
+  forEachPid([&](pid_t pid) {
+    if (std::optional<ProcessInfo> info = statOf(pid)) processes.push_back(std::move(*info));
+  });
+  return processes;
+}
+
+std::vector<std::optional<std::string>> environmentValues(pid_t pid, const std::vector<std::string>& variables) {
+  std::vector<std::optional<std::string>> values(variables.size());
+  if (pid <= 0) return values;
+  std::optional<std::string> environ = readEnvironment(pid, false);
+  if (!environ) return values;
+  size_t start = 0;
+  while (start < environ->size()) {
+    size_t end = environ->find('\0', start);
+    if (end == std::string::npos) end = environ->size();
+    const std::string_view entry(environ->data() + start, end - start);
+    for (size_t i = 0; i < variables.size(); ++i) {
+      const std::string& name = variables[i];
+      if (entry.size() > name.size() && entry[name.size()] == '=' && entry.substr(0, name.size()) == name) {
+        values[i] = std::string(entry.substr(name.size() + 1));
+      }
+    }
+    start = end + 1;
+  }
+  return values;
 }
 
 std::vector<ProcessInfo> descendantsOf(const ProcessIdentity& root) { return descendantsOf(root, listProcesses()); }
@@ -369,6 +421,79 @@ std::vector<ProcessInfo> processesMarkedWith(const std::string& runId, const cha
     marked.push_back(std::move(p));
   }
   return marked;
+}
+
+namespace {
+
+// A process awaitExit watches: through a pidfd, or (fd -1) by polling /proc.
+struct WatchedProcess {
+  ProcessIdentity id;
+  int pidfd = -1;
+};
+
+constexpr std::chrono::milliseconds kPollWithoutPidfd{10};
+
+// Opens a pidfd for `process` when it is alive; nullopt when it is not.
+std::optional<WatchedProcess> watch(const ProcessIdentity& process) {
+  const int pidfd = process.pid > 0 ? openPidfd(process.pid) : -1;
+  if (pidfd < 0 && (process.pid <= 0 || errno == ESRCH)) return std::nullopt;
+  // Opened first, checked after: the pidfd names the process the start time
+  // belongs to (a reused pid shows another start time).
+  if (!isAlive(process)) {
+    if (pidfd >= 0) ::close(pidfd);
+    return std::nullopt;
+  }
+  return WatchedProcess{process, pidfd};
+}
+
+// Closes and removes the watched processes that are no longer alive.
+void dropExited(std::vector<WatchedProcess>& watched, const std::vector<pollfd>& polled) {
+  std::vector<WatchedProcess> alive;
+  size_t next = 0;
+  for (const WatchedProcess& w : watched) {
+    bool exited = false;
+    if (w.pidfd >= 0) {
+      exited = (polled[next++].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0;
+    } else {
+      exited = !isAlive(w.id);
+    }
+    if (exited && w.pidfd >= 0) ::close(w.pidfd);
+    if (!exited) alive.push_back(w);
+  }
+  watched = std::move(alive);
+}
+
+}  // namespace
+
+std::vector<ProcessIdentity> awaitExit(const std::vector<ProcessIdentity>& processes,
+                                       std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<WatchedProcess> watched;
+  for (const ProcessIdentity& p : processes) {
+    if (std::optional<WatchedProcess> w = watch(p)) watched.push_back(*w);
+  }
+  while (!watched.empty()) {
+    std::vector<pollfd> fds;
+    bool polling = false;  // some process has no pidfd
+    for (const WatchedProcess& w : watched) {
+      if (w.pidfd >= 0) fds.push_back({w.pidfd, POLLIN, 0});
+      polling = polling || w.pidfd < 0;
+    }
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    left = std::max(left, std::chrono::milliseconds(0));
+    if (polling) left = std::min(left, kPollWithoutPidfd);
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0) continue;
+    dropExited(watched, fds);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+  }
+  std::vector<ProcessIdentity> alive;
+  for (const WatchedProcess& w : watched) {
+    if (w.pidfd >= 0) ::close(w.pidfd);
+    alive.push_back(w.id);
+  }
+  return alive;
 }
 
 std::optional<int> reapIfChild(pid_t pid) {

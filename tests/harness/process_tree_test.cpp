@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cleanroom/clock.h"
@@ -295,6 +296,41 @@ TEST_F(ProcessTree, SignalTreeReachesEscapedDescendants) {
     reapZombieChildren({escapedId});
     return !isAlive(escapedId);
   }));
+}
+
+TEST_F(ProcessTree, AwaitExitReturnsTheProcessesStillAliveAtTheTimeout) {
+  ShellChild child("exec sleep 600");
+  const ProcessIdentity id = child.identity();
+  EXPECT_EQ(awaitExit({id}, milliseconds(0)), std::vector<ProcessIdentity>{id});
+  EXPECT_EQ(awaitExit({id}, milliseconds(20)), std::vector<ProcessIdentity>{id}) << "it never exits by itself";
+}
+
+TEST_F(ProcessTree, AwaitExitReturnsOnceEveryProcessHasExited) {
+  ShellChild first("exec sleep 600");
+  ShellChild second("exec sleep 600");
+  const ProcessIdentity a = first.identity();
+  const ProcessIdentity b = second.identity();
+  ASSERT_TRUE(signalProcess(a, SIGKILL).ok());
+  ASSERT_TRUE(signalProcess(b, SIGTERM).ok());
+
+  EXPECT_THAT(awaitExit({a, b}, kPatience), ::testing::IsEmpty());
+  // Exited means a zombie at most: both are still our unreaped children.
+  EXPECT_TRUE(exists(a));
+  EXPECT_FALSE(isAlive(a));
+  EXPECT_FALSE(isAlive(b));
+}
+
+TEST_F(ProcessTree, AwaitExitDoesNotWaitForAReusedPidOrAZombie) {
+  ShellChild child("exec sleep 600");
+  ProcessIdentity stranger = child.identity();
+  stranger.startTime -= 1;  // the pid now names another process than this one
+  EXPECT_THAT(awaitExit({stranger}, kPatience), ::testing::IsEmpty());
+
+  ShellChild exited("exit 0");
+  const ProcessIdentity zombie = exited.identity();
+  ASSERT_TRUE(waitFor([&] { return !isAlive(zombie); }));
+  EXPECT_THAT(awaitExit({zombie}, kPatience), ::testing::IsEmpty());
+  EXPECT_TRUE(isAlive(child.identity())) << "the real process was left alone";
 }
 
 TEST_F(ProcessTree, ZombieChildIsReapedOnlyByItsOwnPid) {

@@ -18,6 +18,8 @@
 #include "cleanroom/env.h"
 #include "cleanroom/run.h"
 #include "cleanroom/trace.h"
+#include "cleanroom/wait.h"
+#include "fresh_result.h"
 #include "tmux_client.h"
 
 namespace cleanroom {
@@ -48,6 +50,9 @@ Answer classify(const TmuxOutput& output) {
     return Answer::NoServer;
   }
   if (contains(err, "can't find session")) return Answer::NoSession;
+  // A server left without sessions (about to exit after its last one ended)
+  // says this to has-session, kill-session and list-panes -a alike.
+  if (contains(err, "no current target")) return Answer::NoSession;
   return Answer::Failed;
 }
 
@@ -120,33 +125,28 @@ Status checkSuffix(const std::string& suffix) {
                           std::to_string(kMaxSuffixLength) + " of [A-Za-z0-9_-] (e.g. agent_1)");
 }
 
-// Returns the value of `variable` in /proc/PID/environ, if readable.
-std::optional<std::string> environmentValue(pid_t pid, const std::string& variable) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
-  const std::string wanted = variable + "=";
-  for (std::string entry; std::getline(in, entry, '\0');) {
-    if (entry.compare(0, wanted.size(), wanted) == 0) return entry.substr(wanted.size());
-  }
-  return std::nullopt;
-}
+// How old a /proc scan for environment markers a stop may share with other
+// stops. Parent links are always read fresh.
+constexpr milliseconds kMarkerScanReuse{250};
 
-// Processes that carry both this run's marker and this session's name.
-// The processes carrying both markers createSession gives a pane:
-// CLEANROOM_RUN_ID (any run: the session name already embeds the run id, and
-// parsing it back is ambiguous for ids containing '-') and
-// CLEANROOM_TMUX_SESSION=<session>.
-std::vector<ProcessInfo> markedWithSession(const std::vector<ProcessInfo>& snapshot, const std::string& session) {
-  std::vector<ProcessInfo> found;
-  for (const ProcessInfo& p : snapshot) {
-    if (p.id.pid == ::getpid() || !p.runMarker) continue;
-    if (environmentValue(p.id.pid, kTmuxSessionVariable) == session) found.push_back(p);
-  }
-  return found;
-}
+// Every pane of every session: session name → pane pids.
+using PaneListing = std::map<std::string, std::vector<pid_t>>;
 
+// How long awaitFinished waits between asking tmux whether a session whose
+// recorded processes all exited is gone (tmux ends it a moment later).
+constexpr AdaptiveWait kSessionEndPacing{milliseconds(1), 2.0, milliseconds(20)};
+
+// Adds `process` unless a process with its identity is there; a scan's
+// entry (no command read yet) gets its command line first.
 void addUnique(std::vector<ProcessInfo>& into, const ProcessInfo& process) {
   auto same = [&](const ProcessInfo& p) { return p.id == process.id; };
-  if (std::none_of(into.begin(), into.end(), same)) into.push_back(process);
+  if (std::any_of(into.begin(), into.end(), same)) return;
+  if (!process.command.empty()) {
+    into.push_back(process);
+    return;
+  }
+  Result<ProcessInfo> full = readProcess(process.id.pid);
+  into.push_back(full && full->id == process.id ? *full : process);
 }
 
 const ProcessInfo* findPid(const std::vector<ProcessInfo>& snapshot, pid_t pid) {
@@ -167,6 +167,86 @@ std::string describeSurvivors(const std::vector<TmuxSurvivor>& survivors) {
   std::string text;
   for (const TmuxSurvivor& s : survivors) text += (text.empty() ? "" : ", ") + s.describe();
   return text;
+}
+
+}  // namespace
+
+// One /proc scan, and the session each process carrying both markers
+// createSession gives a pane belongs to: CLEANROOM_RUN_ID (any run: the
+// session name already embeds the run id, and parsing it back is ambiguous
+// for ids containing '-') and CLEANROOM_TMUX_SESSION=<session>.
+struct TmuxBackend::ProcessScan {
+  std::vector<ProcessInfo> processes;
+  std::map<pid_t, std::string> sessionOf;  // pid (in `processes`) → CLEANROOM_TMUX_SESSION
+
+  static ProcessScan take() {
+    const SteadyTime start = Clock::system().now();
+    ProcessScan scan;
+    scan.processes = listProcessStats();  // commands are read for recorded processes only
+    const std::vector<std::string> markers{kRunMarkerVariable, kTmuxSessionVariable};
+    for (const ProcessInfo& p : scan.processes) {
+      if (p.id.pid == ::getpid() || p.isZombie()) continue;  // a zombie's environment is empty
+      std::vector<std::optional<std::string>> values = environmentValues(p.id.pid, markers);
+      if (values[0] && values[1]) scan.sessionOf[p.id.pid] = *values[1];
+    }
+    logger().debug("step=tmux-scan processes={} marked={} ms={}", scan.processes.size(), scan.sessionOf.size(),
+                   millisBetween(start, Clock::system().now()).count());
+    return scan;
+  }
+
+  // The processes marked with `session`.
+  std::vector<ProcessInfo> markedWith(const std::string& session) const {
+    std::vector<ProcessInfo> found;
+    for (const ProcessInfo& p : processes) {
+      auto marker = sessionOf.find(p.id.pid);
+      if (marker != sessionOf.end() && marker->second == session) found.push_back(p);
+    }
+    return found;
+  }
+};
+
+struct TmuxBackend::SharedReads {
+  FreshResult<Result<PaneListing>> panes;
+  FreshResult<std::vector<ProcessInfo>> stats;  // parent links (listProcessStats)
+  FreshResult<ProcessScan> scan;                // with the environment markers
+};
+
+namespace {
+
+// Lists every pane of every session (one tmux call; two for a
+// tmux-compatible CLI without list-panes). No server → an empty listing.
+Result<PaneListing> listAllPanes(const TmuxBackend& backend) {
+  Result<TmuxOutput> output = backend.tmux({"list-panes", "-a", "-F", kPaneFormat});
+  if (!output) return output.error();
+  Answer answer = classify(*output);
+  int fieldsAfterName = 1;
+  if (answer == Answer::Failed && !isPermanentFailure(output->err)) return failure(*output, "tmux list-panes");
+  if (answer == Answer::Failed) {
+    // A tmux-compatible CLI without list-panes: the active pane of each
+    // session, "<session> <created> <pane pid>".
+    output = backend.tmux({"list-sessions", "-F", kListFormat});
+    if (!output) return output.error();
+    answer = classify(*output);
+    fieldsAfterName = 2;
+  }
+  if (answer == Answer::NoServer || answer == Answer::NoSession) return PaneListing{};
+  if (answer != Answer::Ok) return failure(*output, "tmux list-sessions");
+
+  PaneListing panes;
+  for (const std::string& line : lines(output->out)) {
+    auto fields = splitTrailing(line, fieldsAfterName);
+    if (!fields) continue;
+    std::optional<long long> pid = parseNumber(fields->second.back());
+    if (pid && *pid > 0) panes[fields->first].push_back(static_cast<pid_t>(*pid));
+  }
+  return panes;
+}
+
+Result<std::vector<pid_t>> panesIn(const Result<PaneListing>& listing, const std::string& name) {
+  if (!listing) return listing.error();
+  auto session = listing->find(name);
+  if (session == listing->end() || session->second.empty()) return Error::gone("tmux has no session " + name);
+  return session->second;
 }
 
 }  // namespace
@@ -201,13 +281,19 @@ std::optional<Result<TmuxConfig>> TmuxConfig::fromEnvironment() {
   return Result<TmuxConfig>(std::move(config));
 }
 
-TmuxBackend::TmuxBackend(TmuxConfig config) : config_(std::move(config)) {
+TmuxBackend::TmuxBackend(TmuxConfig config)
+    : config_(std::move(config)),
+      shared_(new SharedReads{FreshResult<Result<PaneListing>>([this] { return listAllPanes(*this); }),
+                              FreshResult<std::vector<ProcessInfo>>([] { return listProcessStats(); }),
+                              FreshResult<ProcessScan>([] { return ProcessScan::take(); })}) {
   if (config_.binary.empty()) throw ConfigError("tmux backend: binary is empty; set CLEANROOM_TMUX or TmuxConfig::binary");
   if (config_.commandTimeout <= milliseconds(0)) {
     throw ConfigError("tmux backend: commandTimeout must be positive (e.g. 5s)");
   }
   if (config_.sessionPrefix.empty()) throw ConfigError("tmux backend: sessionPrefix is empty (default \"cr-\")");
 }
+
+TmuxBackend::~TmuxBackend() = default;
 
 Result<TmuxOutput> TmuxBackend::tmux(const std::vector<std::string>& args) const {
   std::vector<std::string> argv;
@@ -310,9 +396,11 @@ std::vector<Resource> TmuxBackend::unfinishedStopped(const Selector& selector) {
     }
   }
   std::vector<Resource> out;
+  if (names.empty()) return out;
+  const std::shared_ptr<const ProcessScan> scan = freshScan();
   for (const std::string& name : names) {
     if (selector.runId && name.rfind(sessionName(*selector.runId, ""), 0) != 0) continue;
-    std::vector<TmuxSurvivor> survivors = survivorsOf(name, nullptr);
+    std::vector<TmuxSurvivor> survivors = survivorsOf(name, nullptr, *scan);
     if (survivors.empty()) continue;
     Resource r = sessionResource(name, std::nullopt);
     if (selector.runId) r.runId = *selector.runId;
@@ -325,33 +413,23 @@ std::vector<Resource> TmuxBackend::unfinishedStopped(const Selector& selector) {
 }
 
 Result<std::vector<pid_t>> TmuxBackend::panePids(const std::string& name) {
-  // Every pane of every session: "<session> <pane pid>".
-  Result<TmuxOutput> output = tmux({"list-panes", "-a", "-F", kPaneFormat});
-  if (!output) return output.error();
-  Answer answer = classify(*output);
-  int fieldsAfterName = 1;
-  if (answer == Answer::Failed && !isPermanentFailure(output->err)) return failure(*output, "tmux list-panes");
-  if (answer == Answer::Failed) {
-    // A tmux-compatible CLI without list-panes: the active pane of each
-    // session, "<session> <created> <pane pid>".
-    output = tmux({"list-sessions", "-F", kListFormat});
-    if (!output) return output.error();
-    answer = classify(*output);
-    fieldsAfterName = 2;
-  }
-  if (answer == Answer::NoServer) return Error::gone("tmux has no session " + name + " (no server running)");
-  if (answer != Answer::Ok) return failure(*output, "tmux list-sessions");
-
-  std::vector<pid_t> pids;
-  for (const std::string& line : lines(output->out)) {
-    auto fields = splitTrailing(line, fieldsAfterName);
-    if (!fields || fields->first != name) continue;
-    std::optional<long long> pid = parseNumber(fields->second.back());
-    if (pid && *pid > 0) pids.push_back(static_cast<pid_t>(*pid));
-  }
-  if (pids.empty()) return Error::gone("tmux has no session " + name);
-  return pids;
+  return panesIn(listAllPanes(*this), name);
 }
+
+Result<std::vector<pid_t>> TmuxBackend::sharedPanePids(const std::string& name) {
+  return panesIn(*shared_->panes.get(), name);
+}
+
+Result<TmuxBackend::Presence> TmuxBackend::sharedPresence(const std::string& name) {
+  Result<std::vector<pid_t>> panes = sharedPanePids(name);
+  if (panes) return Presence::Listed;
+  if (panes.error().isGone()) return Presence::Absent;
+  // tmux 3.3 answers "server exited unexpectedly" when the server exits (its
+  // last session ended) while answering: ask this session alone.
+  return sessionPresence(name);
+}
+
+std::shared_ptr<const TmuxBackend::ProcessScan> TmuxBackend::freshScan() { return shared_->scan.get(); }
 
 Result<TmuxBackend::Presence> TmuxBackend::sessionPresence(const std::string& name) {
   Result<TmuxOutput> output = tmux({"has-session", "-t", "=" + name});
@@ -369,7 +447,11 @@ Result<TmuxBackend::Presence> TmuxBackend::sessionPresence(const std::string& na
 }
 
 TmuxBackend::SessionRecord TmuxBackend::recordProcesses(const std::string& name, const std::vector<pid_t>& panes) {
-  const std::vector<ProcessInfo> snapshot = listProcesses();
+  // Parent links as they are now (after the pane listing); the environment
+  // markers from a scan at most kMarkerScanReuse old (see the header).
+  const std::shared_ptr<const std::vector<ProcessInfo>> stats = shared_->stats.get();
+  const std::shared_ptr<const ProcessScan> scan = shared_->scan.get(kMarkerScanReuse);
+  const std::vector<ProcessInfo>& snapshot = *stats;
   std::lock_guard lock(mutex_);
   SessionRecord& record = records_[name];
   record.finished = false;
@@ -387,13 +469,13 @@ TmuxBackend::SessionRecord TmuxBackend::recordProcesses(const std::string& name,
   for (const ProcessInfo& p : known) {
     for (const ProcessInfo& child : descendantsOf(p.id, snapshot)) addUnique(record.processes, child);
   }
-  for (const ProcessInfo& p : markedWithSession(snapshot, name)) addUnique(record.processes, p);
+  for (const ProcessInfo& p : scan->markedWith(name)) addUnique(record.processes, p);
   return record;
 }
 
 Status TmuxBackend::requestStop(const Resource& resource, StopMode mode) {
   const std::string& name = resource.id;
-  Result<std::vector<pid_t>> panes = panePids(name);
+  Result<std::vector<pid_t>> panes = sharedPanePids(name);
   if (!panes && !panes.error().isGone()) return panes.error();
   const bool listed = panes.ok();
   SessionRecord record = recordProcesses(name, listed ? *panes : std::vector<pid_t>{});
@@ -448,18 +530,23 @@ Status TmuxBackend::requestStop(const Resource& resource, StopMode mode) {
   return failure(*killed, "tmux kill-session -t =" + name);
 }
 
-std::vector<TmuxSurvivor> TmuxBackend::survivorsOf(const std::string& name, std::vector<TmuxSurvivor>* zombies) {
+std::vector<TmuxSurvivor> TmuxBackend::survivorsOf(const std::string& name, std::vector<TmuxSurvivor>* zombies,
+                                                   const ProcessScan& scan) {
   std::vector<ProcessInfo> candidates;
   std::vector<ProcessIdentity> panes;
+  const std::vector<ProcessInfo> marked = scan.markedWith(name);
   {
     std::lock_guard lock(mutex_);
     auto record = records_.find(name);
     if (record != records_.end()) {
+      // Marked processes that outlived the session are recorded too (so
+      // awaitFinished waits on them and they are reaped later).
+      for (const ProcessInfo& p : marked) addUnique(record->second.processes, p);
       candidates = record->second.processes;
       panes = record->second.panes;
     }
   }
-  for (const ProcessInfo& p : markedWithSession(listProcesses(), name)) addUnique(candidates, p);
+  for (const ProcessInfo& p : marked) addUnique(candidates, p);
   std::vector<ProcessIdentity> ids;
   for (const ProcessInfo& p : candidates) ids.push_back(p.id);
   reapZombieChildren(ids);
@@ -481,26 +568,59 @@ std::vector<TmuxSurvivor> TmuxBackend::survivorsOf(const std::string& name, std:
 Result<ResourceStatus> TmuxBackend::probe(const Resource& resource) {
   Result<Presence> presence = sessionPresence(resource.id);
   if (!presence) return presence.error();
+  return statusAfter(resource.id, *presence);
+}
+
+ResourceStatus TmuxBackend::statusAfter(const std::string& name, Presence presence) {
   bool stopRequested = false;
   {
     std::lock_guard lock(mutex_);
-    auto record = records_.find(resource.id);
+    auto record = records_.find(name);
     stopRequested = record != records_.end() && record->second.stopRequested;
   }
-  if (*presence == Presence::Listed) {
+  if (presence == Presence::Listed) {
     if (stopRequested) return ResourceStatus{ResourceState::Stopping, "stopping"};
     return ResourceStatus{ResourceState::Running, "running"};
   }
-  std::vector<TmuxSurvivor> survivors = survivorsOf(resource.id, nullptr);
+  std::vector<TmuxSurvivor> survivors = survivorsOf(name, nullptr, *freshScan());
   if (!survivors.empty()) {
     return ResourceStatus{ResourceState::Stopping, "session gone; alive: " + describeSurvivors(survivors)};
   }
   {
     std::lock_guard lock(mutex_);
-    auto record = records_.find(resource.id);
+    auto record = records_.find(name);
     if (record != records_.end()) record->second.finished = true;
   }
   return ResourceStatus{ResourceState::Gone, "gone"};
+}
+
+std::vector<ProcessIdentity> TmuxBackend::recordedIdentities(const std::string& name) {
+  std::vector<ProcessIdentity> ids;
+  std::lock_guard lock(mutex_);
+  auto record = records_.find(name);
+  if (record == records_.end() || !record->second.stopRequested) return ids;
+  for (const ProcessInfo& p : record->second.processes) ids.push_back(p.id);
+  return ids;
+}
+
+Result<ResourceStatus> TmuxBackend::awaitFinished(const Resource& resource, milliseconds timeout) {
+  Clock& clock = Clock::system();
+  const SteadyTime deadline = clock.now() + timeout;
+  if (recordedIdentities(resource.id).empty()) return probe(resource);
+  int lingering = 0;  // answers in which tmux still had the session
+  for (;;) {
+    const milliseconds left = std::max(millisBetween(clock.now(), deadline), milliseconds(0));
+    if (!awaitExit(recordedIdentities(resource.id), left).empty()) return probe(resource);  // timed out
+    Result<Presence> presence = sharedPresence(resource.id);
+    if (!presence) return presence.error();
+    ResourceStatus status = statusAfter(resource.id, *presence);
+    if (isFinished(status.state) || clock.now() >= deadline) return status;
+    // Listed: tmux has not noticed the exit yet, or the session has panes no
+    // stop recorded. Absent with survivors: they are recorded now; wait on them.
+    if (*presence == Presence::Listed) {
+      clock.sleepUntil(std::min(deadline, clock.now() + kSessionEndPacing.intervalAfter(lingering++)));
+    }
+  }
 }
 
 Result<TmuxSessionCheck> TmuxBackend::checkSessionGone(const std::string& name) {
@@ -508,7 +628,7 @@ Result<TmuxSessionCheck> TmuxBackend::checkSessionGone(const std::string& name) 
   if (!presence) return presence.error();
   TmuxSessionCheck check;
   check.sessionKilled = *presence == Presence::Absent;
-  check.survivors = survivorsOf(name, &check.zombies);
+  check.survivors = survivorsOf(name, &check.zombies, *freshScan());
   check.noSurvivors = check.survivors.empty();
   check.noZombies = check.zombies.empty();
   logger().debug("step=tmux-check session={} killed={} survivors=\"{}\" zombies=\"{}\"", name, check.sessionKilled,

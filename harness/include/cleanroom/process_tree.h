@@ -23,14 +23,15 @@
 //     this process instead of PID 1, so they stay descendants and can be
 //     reaped (PID 1 in containers often reaps nothing).
 //
-// Nothing here blocks except for short reads of /proc; no function waits for
-// a process to exit (use waitUntil with isAlive()).
+// Nothing here blocks except for short reads of /proc, and awaitExit(),
+// which waits on pidfds until processes exit.
 // Never waitpid(-1): callers (test processes) have other children. Reaping is
 // always by specific pid.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <compare>
 #include <optional>
 #include <string>
@@ -93,6 +94,19 @@ Result<ProcessIdentity> identityOf(pid_t pid);
 // skipped). Costs one directory scan plus a few small reads per process.
 std::vector<ProcessInfo> listProcesses();
 
+// Returns all processes in /proc with only what /proc/PID/stat says: id,
+// ppid, pgid, sid and state (command "", uid 0, markers unset). One read per
+// process, so several times cheaper than listProcesses(); for walking parent
+// links (descendantsOf) and finding candidates before reading more.
+std::vector<ProcessInfo> listProcessStats();
+
+// Returns the value of each of `variables` in /proc/PID/environ (the
+// environment the process was exec'd with), in the same order; nullopt for
+// a variable that is absent, and for all when the environment is unreadable
+// (another uid, a zombie, no such process). One read (a few when the process
+// is in the middle of exec and shows an empty environment).
+std::vector<std::optional<std::string>> environmentValues(pid_t pid, const std::vector<std::string>& variables);
+
 // Returns the descendants of `root` (children, their children, ...) found by
 // walking parent links in one snapshot (`snapshot`, or a fresh
 // listProcesses()). Empty when `root` is not alive with that start time. The
@@ -137,6 +151,15 @@ std::vector<ProcessInfo> signalTree(const ProcessIdentity& root, int sig);
 // cleanroom's launcher started (and their descendants).
 std::vector<ProcessInfo> processesMarkedWith(const std::string& runId,
                                              const char* variable = kRunMarkerVariable);
+
+// Blocks until none of `processes` is alive (exited, zombie, or its pid now
+// names another process) or `timeout` passes, whichever is first, and
+// returns those still alive then (empty = all exited). Waits with poll() on
+// a pidfd per process, so it wakes the moment the last one exits; where
+// pidfds are unavailable it checks isAlive() every 10 ms instead. Reaps
+// nothing (see reapZombieChildren). A timeout of 0 only checks.
+std::vector<ProcessIdentity> awaitExit(const std::vector<ProcessIdentity>& processes,
+                                       std::chrono::milliseconds timeout);
 
 // If `pid` is a child of this process and has exited, reaps it
 // (waitpid(pid, WNOHANG)) and returns its wait status; otherwise nullopt.

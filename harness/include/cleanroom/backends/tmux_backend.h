@@ -18,7 +18,8 @@
 //   "no server running on …", "error connecting to … (No such file or
 //   directory)" or "(Connection refused)"  → no sessions (list is empty,
 //                                              stop is Gone, probe is Gone)
-//   "can't find session: …"                → that session is gone
+//   "can't find session: …", or "no current target" (said by a server
+//   left without sessions, about to exit) → that session is gone
 //   "duplicate session: …", usage errors,
 //   "(Permission denied)"                  → Permanent
 //   any other failure, a client killed by a signal or timed out → Retryable
@@ -45,6 +46,23 @@
 // becomeChildSubreaper(), orphans are) are reaped by probe and
 // checkSessionGone. Recorded identities live in the backend instance.
 //
+// Concurrent calls share their expensive reads: the `list-panes -a` listing,
+// the /proc scan of parent links (stat only) and the /proc scan of
+// environment markers are each made once for all threads that ask at about
+// the same time. A call uses only a listing or parent-link scan that began
+// after the call did (so every pane and every descendant that existed when
+// it was made is seen); callers that arrive while one is in progress share
+// the next one. The one exception: a stop may use a marker scan begun up to
+// 250 ms before it, so a process that left its pane's tree (setsid, parent
+// exited) within those 250 ms before the stop is not signalled by that stop;
+// it is not missed: the check after the session ends (probe, awaitFinished,
+// checkSessionGone, list) always scans afresh, records it and names it as a
+// survivor, and a forced stop kills it. 50 concurrent stops cost a few
+// listings and scans instead of 50.
+//
+// awaitFinished() waits on pidfds of the recorded processes (poll), so the
+// engine learns of the last exit at once instead of at its next poll.
+//
 // Trace lines (debug), one per tmux call (values of -e are not shown):
 //   step=tmux args="kill-session -t =cr-abc-1" rc=0 ms=2
 #pragma once
@@ -52,6 +70,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -126,6 +145,7 @@ struct TmuxSessionCheck {
 class TmuxBackend : public Backend {
  public:
   explicit TmuxBackend(TmuxConfig config = {});
+  ~TmuxBackend() override;
 
   std::string name() const override { return "tmux"; }
 
@@ -134,12 +154,25 @@ class TmuxBackend : public Backend {
   Result<std::vector<Resource>> list(const Selector& selector) override;
   // Records the session's processes, signals them and kills the session (see
   // above). Gone when tmux has no such session and nothing recorded for it is
-  // alive. Blocks for at most two tmux calls plus /proc reads.
+  // alive. Blocks for at most two pane listings and two /proc scans (shared
+  // with concurrent calls) plus one tmux call.
   Status requestStop(const Resource& resource, StopMode mode) override;
   // Returns Running while tmux lists the session (Stopping once a stop was
   // requested), Stopping while recorded processes survive it, Gone after
   // that. Reaps recorded zombie children. Blocks for at most one tmux call.
   Result<ResourceStatus> probe(const Resource& resource) override;
+  // True: awaitFinished blocks on the recorded processes' exits.
+  bool canAwait() const override { return true; }
+  // Blocks until the session is finished (tmux no longer has it and no
+  // recorded or session-marked process is alive; Gone) or `timeout` passes,
+  // and returns the state then (as probe would). Sleeps in poll() on pidfds
+  // of the processes the stops recorded; once they have exited, asks tmux
+  // (shared pane listing) whether the session is gone, re-asking 1 ms later,
+  // doubling to at most 20 ms apart, while tmux has not yet noticed the
+  // exit, then scans /proc once for marked processes that outlived it (they
+  // are recorded and waited on too). A session no stop of this instance
+  // recorded is probed once. Errors as probe.
+  Result<ResourceStatus> awaitFinished(const Resource& resource, milliseconds timeout) override;
 
   // Starts `new-session -d -s <name> -e CLEANROOM_RUN_ID=<run> -e
   // CLEANROOM_TMUX_SESSION=<name> [-e K=V…] [-c DIR] [command]` and returns
@@ -159,7 +192,7 @@ class TmuxBackend : public Backend {
   // Returns whether the session is gone and whether any process recorded by
   // requestStop or marked with the session (environment) is still alive or
   // a zombie, reaping zombie children first. Errors only when tmux cannot be
-  // asked. Blocks for at most one tmux call plus a /proc scan.
+  // asked. Blocks for at most one tmux call plus two /proc scans (shared).
   Result<TmuxSessionCheck> checkSessionGone(const std::string& name);
 
   // Runs one tmux client with the configured binary and socket options
@@ -186,10 +219,26 @@ class TmuxBackend : public Backend {
   };
   enum class Presence { Listed, Absent };
 
+  struct SharedReads;  // the shared pane listing and /proc scan
+  struct ProcessScan;  // one /proc scan, with the session markers read
+
   Result<Presence> sessionPresence(const std::string& name);
+  // The session's pane pids from a shared listing begun after this call;
+  // Gone when tmux has no such session or no server.
+  Result<std::vector<pid_t>> sharedPanePids(const std::string& name);
+  // A shared /proc scan begun after this call.
+  std::shared_ptr<const ProcessScan> freshScan();
+  // Whether tmux has the session, from the shared listing (one has-session
+  // call of its own when that listing failed).
+  Result<Presence> sharedPresence(const std::string& name);
   // Records the session's processes now; returns the merged record.
   SessionRecord recordProcesses(const std::string& name, const std::vector<pid_t>& panes);
-  std::vector<TmuxSurvivor> survivorsOf(const std::string& name, std::vector<TmuxSurvivor>* zombies);
+  std::vector<TmuxSurvivor> survivorsOf(const std::string& name, std::vector<TmuxSurvivor>* zombies,
+                                        const ProcessScan& scan);
+  // probe's answer once tmux's answer is known.
+  ResourceStatus statusAfter(const std::string& name, Presence presence);
+  // The recorded processes of a session this instance stopped (empty if none).
+  std::vector<ProcessIdentity> recordedIdentities(const std::string& name);
   std::vector<Resource> unfinishedStopped(const Selector& selector);
   Resource sessionResource(const std::string& name, std::optional<WallTime> createdAt) const;
   // Sets (or clears) label cleanroom.agent from r.id and r.runId.
@@ -198,6 +247,7 @@ class TmuxBackend : public Backend {
   TmuxConfig config_;
   mutable std::mutex mutex_;
   std::map<std::string, SessionRecord> records_;
+  std::unique_ptr<SharedReads> shared_;
 };
 
 }  // namespace cleanroom

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -390,6 +391,72 @@ TEST_P(TmuxBackendTest, AProcessSurvivingItsSessionFailsTheAgentsRecordNamingIt)
   EXPECT_TRUE(report.success) << report.summary();
   ASSERT_EQ(report.agents.size(), 1u);
   EXPECT_TRUE(report.agents[0].sessionKilled) << report.agents[0].describe();
+  expectNothingOfRunLeft();
+}
+
+TEST_P(TmuxBackendTest, AwaitFinishedReturnsWhenThePaneProcessExits) {
+  Resource session = createSession("awaited", "trap 'exit 0' TERM; sleep 600 & wait $!");
+  ASSERT_TRUE(backend_->canAwait());
+  Result<ResourceStatus> before = backend_->awaitFinished(session, 10s);
+  ASSERT_TRUE(before.ok()) << before.error().describe();
+  EXPECT_EQ(before->state, ResourceState::Running) << "not stopped: probed once, nothing to wait on";
+
+  ASSERT_TRUE(backend_->requestStop(session, StopMode::Graceful).ok());
+  Result<ResourceStatus> after = backend_->awaitFinished(session, 60s);
+
+  ASSERT_TRUE(after.ok()) << after.error().describe();
+  EXPECT_EQ(after->state, ResourceState::Gone) << after->status;
+  expectNothingOfRunLeft();
+}
+
+TEST_P(TmuxBackendTest, AwaitFinishedTimesOutWhileThePaneIgnoresSigterm) {
+  Resource session = createSession("stubborn", "trap '' TERM HUP; sleep 600 & wait $!");
+  ASSERT_TRUE(backend_->requestStop(session, StopMode::Graceful).ok());
+
+  Result<ResourceStatus> status = backend_->awaitFinished(session, 50ms);
+
+  ASSERT_TRUE(status.ok()) << status.error().describe();
+  EXPECT_EQ(status->state, ResourceState::Stopping);
+  ASSERT_TRUE(backend_->requestStop(session, StopMode::Force).ok());
+  status = backend_->awaitFinished(session, 60s);
+  ASSERT_TRUE(status.ok()) << status.error().describe();
+  EXPECT_EQ(status->state, ResourceState::Gone) << status->status;
+  expectNothingOfRunLeft();
+}
+
+// Concurrent stops share one pane listing and one /proc scan; a process that
+// already left its pane's tree (setsid, parent gone) is found only by its
+// environment marker in that shared scan, and must still be signalled.
+TEST_P(TmuxBackendTest, ConcurrentStopsSharingScansStillSignalAnEscapedProcess) {
+  std::vector<Resource> sessions;
+  sessions.push_back(createSession("escaper", "(setsid sleep 600 &); exec sleep 600"));
+  for (int i = 0; i < 7; ++i) sessions.push_back(createSession("plain_" + std::to_string(i), "exec sleep 600"));
+  Result<ProcessIdentity> pane = identityOf(panePid(sessions.front().name));
+  ASSERT_TRUE(pane.ok());
+  std::optional<ProcessInfo> escaped;
+  ASSERT_TRUE(eventually([&] {
+    const std::vector<ProcessInfo> tree = descendantsOf(*pane);
+    for (const ProcessInfo& p : processesMarkedWith(runId_)) {
+      auto inTree = [&](const ProcessInfo& d) { return d.id == p.id; };
+      if (p.command == "sleep 600" && p.sid != pane->pid && std::none_of(tree.begin(), tree.end(), inTree)) escaped = p;
+    }
+    return escaped.has_value();
+  })) << "the escaped process did not start and leave the pane's tree";
+
+  std::vector<Status> stops(sessions.size(), Status::success());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    threads.emplace_back([&, i] { stops[i] = backend_->requestStop(sessions[i], StopMode::Graceful); });
+  }
+  for (std::thread& t : threads) t.join();
+
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    EXPECT_TRUE(stops[i].ok()) << sessions[i].name << ": " << stops[i].error().describe();
+    Result<ResourceStatus> status = backend_->awaitFinished(sessions[i], 60s);
+    ASSERT_TRUE(status.ok()) << status.error().describe();
+    EXPECT_EQ(status->state, ResourceState::Gone) << sessions[i].name << ": " << status->status;
+  }
+  EXPECT_FALSE(exists(escaped->id)) << "the escaped process was not signalled, or not reaped";
   expectNothingOfRunLeft();
 }
 
