@@ -41,6 +41,9 @@ EnvironmentChanges cleanEnvironment() {
   return {{"CLEANROOM_RUN_ID", std::nullopt},
           {"CLEANROOM_AGENTS_URL", std::nullopt},
           {"CLEANROOM_AGENTS_TOKEN", std::nullopt},
+          {"CLEANROOM_TMUX", std::nullopt},
+          {"CLEANROOM_TMUX_SOCKET", std::nullopt},
+          {"CLEANROOM_WORKSPACE", std::nullopt},
           {"CLEANROOM_LOG", std::nullopt}};
 }
 

@@ -43,7 +43,7 @@ int runLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
     err << "cleanroom ls: " << selector.error().message << '\n';
     return kExitUsage;
   }
-  auto backends = chooseBackends(options.filter.backends);
+  auto backends = chooseBackends(options.filter.backends, selector.value());
   if (!backends.ok()) {
     err << "cleanroom ls: " << backends.error().message << '\n';
     return kExitUsage;

@@ -16,7 +16,7 @@ int runSweep(const SweepOptions& options, std::ostream& out, std::ostream& err) 
     err << "cleanroom sweep: " << selector.error().message << '\n';
     return kExitUsage;
   }
-  auto backends = chooseBackends(options.filter.backends);
+  auto backends = chooseBackends(options.filter.backends, selector.value());
   if (!backends.ok()) {
     err << "cleanroom sweep: " << backends.error().message << '\n';
     return kExitUsage;
