@@ -4,6 +4,8 @@
 // argv[1] says:
 //   exit    std::exit(0)            return  return 0 from main
 //   wait    block until a signal arrives (the test sends it)
+//   reaper  start cleanroom-reaper watching this process (launchReaper),
+//           print " reaper=PID" on the ready line, then block like wait
 // The run id and journal directory come from CLEANROOM_RUN_ID and
 // CLEANROOM_JOURNAL_DIR, set by the test.
 #include <unistd.h>
@@ -15,11 +17,13 @@
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/engine.h"
 #include "cleanroom/fail_safe.h"
+#include "cleanroom/reaper.h"
+#include "cleanroom/run.h"
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode != "exit" && mode != "return" && mode != "wait") {
-    std::cerr << "usage: fail_safe_probe exit|return|wait\n";
+  if (mode != "exit" && mode != "return" && mode != "wait" && mode != "reaper") {
+    std::cerr << "usage: fail_safe_probe exit|return|wait|reaper\n";
     return 2;
   }
   auto processes = std::make_shared<cleanroom::ProcessBackend>();
@@ -39,6 +43,14 @@ int main(int argc, char** argv) {
     pids += " " + launched->id;
   }
   cleanroom::installFailSafe({.engine = engine});
+  if (mode == "reaper") {
+    auto reaper = cleanroom::launchReaper(cleanroom::run::id());
+    if (!reaper.ok()) {
+      std::cerr << reaper.error().describe() << "\n";
+      return 4;
+    }
+    pids += " reaper=" + std::to_string(*reaper);
+  }
   std::cout << "ready" << pids << std::endl;
   if (mode == "exit") std::exit(0);
   if (mode == "return") return 0;
