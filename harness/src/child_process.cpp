@@ -7,16 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "cleanroom/duration.h"
+#include "cleanroom/process_tree.h"
 #include "cleanroom/trace.h"
 #include "cleanroom/wait.h"
 
@@ -35,26 +34,12 @@ void closeFd(int& fd) {
 
 std::string errnoText(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
 
-// Returns the ids of live processes in process group `pgid` other than `except`.
-std::vector<pid_t> groupMembers(pid_t pgid, pid_t except) {
-  std::vector<pid_t> members;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses.
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    pid_t pgrp = 0;
-    rest >> state >> ppid >> pgrp;
-    const pid_t pid = static_cast<pid_t>(std::stol(name));
-    if (pgrp == pgid && pid != except && state != 'Z') members.push_back(pid);
+// Returns the processes in process group `pgid` other than `except`, zombies
+// included (check isZombie()).
+std::vector<ProcessInfo> groupMembers(pid_t pgid, pid_t except) {
+  std::vector<ProcessInfo> members;
+  for (const ProcessInfo& p : listProcessStats()) {
+    if (p.pgid == pgid && p.id.pid != except) members.push_back(p);
   }
   return members;
 }
@@ -236,14 +221,33 @@ void ChildProcess::reapBlocking() {
 }
 
 void ChildProcess::killLeftoversInGroup() {
-  const std::vector<pid_t> members = groupMembers(pid_, pid_);
-  if (members.empty()) return;
-  logger().warn("step=stop-mock pgid={} leftover_processes={} action=sigkill-group", pid_, members.size());
-  ::kill(-pid_, SIGKILL);
-  // SIGKILL is delivered asynchronously: wait (bounded) until they are gone.
+  // The child is a zombie now (or still running, when called from the
+  // destructor after SIGKILL), so its pid, the group id, cannot be reused.
   Clock& clock = Clock::system();
-  waitUntil(clock, clock.now() + kLeftoverExitTimeout, AdaptiveWait{},
-            [this] { return groupMembers(pid_, pid_).empty(); });
+  const SteadyTime deadline = clock.now() + kLeftoverExitTimeout;
+  std::vector<ProcessIdentity> members;  // every member seen, to reap the orphans among them
+  for (;;) {
+    std::vector<ProcessIdentity> alive;
+    for (const ProcessInfo& p : groupMembers(pid_, pid_)) {
+      if (std::find(members.begin(), members.end(), p.id) == members.end()) members.push_back(p.id);
+      if (!p.isZombie()) alive.push_back(p.id);
+    }
+    if (alive.empty()) break;
+    logger().warn("step=stop-mock pgid={} leftover_processes={} action=sigkill-group", pid_, alive.size());
+    ::kill(-pid_, SIGKILL);
+    // SIGKILL is delivered asynchronously: wait (bounded) until they are gone,
+    // then look again for members forked meanwhile.
+    const milliseconds left = std::max(millisBetween(clock.now(), deadline), milliseconds(0));
+    if (!awaitExit(alive, left).empty() || clock.now() >= deadline) {
+      logger().warn("step=stop-mock pgid={} result=leftovers-did-not-exit waited={}", pid_,
+                    formatDuration(kLeftoverExitTimeout));
+      break;
+    }
+  }
+  // Members orphaned by the child's exit were re-parented to us if we are a
+  // child subreaper: reap those (by pid and start time; never waitpid(-1)).
+  const int reaped = reapZombieChildren(members);
+  if (reaped > 0) logger().debug("step=stop-mock pgid={} reaped_orphans={}", pid_, reaped);
 }
 
 void ChildProcess::stopForwarding() {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -30,6 +31,8 @@ constexpr const char* kSocketVariable = "CLEANROOM_TMUX_SOCKET";
 constexpr const char* kListFormat = "#{session_name} #{session_created} #{pane_pid}";
 constexpr const char* kPaneFormat = "#{session_name} #{pane_pid}";
 constexpr size_t kMaxSuffixLength = 64;
+// What tmux sets in each pane: "<socket path>,<server pid>,<session index>".
+constexpr const char* kTmuxVariable = "TMUX";
 
 // How tmux answered, as far as the backend cares.
 enum class Answer {
@@ -155,12 +158,50 @@ const ProcessInfo* findPid(const std::vector<ProcessInfo>& snapshot, pid_t pid) 
 }
 
 std::string noteFor(const ProcessInfo& now, const std::vector<ProcessIdentity>& panes) {
-  if (panes.empty()) return "";
+  // Panes nobody recorded (the session ended before any stop): a process
+  // leading a session of its own escaped its pane's with setsid.
+  if (panes.empty()) return now.sid == now.id.pid ? "escaped with setsid" : "";
   auto inSession = [&](const ProcessIdentity& pane) { return now.sid == pane.pid; };
   auto inGroup = [&](const ProcessIdentity& pane) { return now.pgid == pane.pid; };
   if (std::none_of(panes.begin(), panes.end(), inSession)) return "escaped with setsid";
   if (std::none_of(panes.begin(), panes.end(), inGroup)) return "left the process group";
   return "";
+}
+
+// `path` made absolute, without "..", "." or symlinks where they exist.
+std::string canonicalPath(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return std::filesystem::path(path).lexically_normal().string();
+  return canonical.string();
+}
+
+// The socket the configured server listens on, as tmux resolves it.
+std::string serverSocketOf(const TmuxConfig& config) {
+  if (!config.socketPath.empty()) return canonicalPath(config.socketPath);
+  const char* tmpdir = std::getenv("TMUX_TMPDIR");
+  const std::string dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  const std::string socket = config.socketName.empty() ? "default" : config.socketName;
+  return canonicalPath(dir + "/tmux-" + std::to_string(::getuid()) + "/" + socket);
+}
+
+// When the earliest of `survivors` started (wall clock); nullopt when /proc
+// does not say when the machine booted.
+std::optional<WallTime> earliestStart(const std::vector<TmuxSurvivor>& survivors) {
+  static const std::optional<long long> bootTime = [] () -> std::optional<long long> {
+    std::ifstream stat("/proc/stat");
+    for (std::string key; stat >> key;) {
+      long long value = 0;
+      if (key == "btime" && stat >> value) return value;
+    }
+    return std::nullopt;
+  }();
+  const long ticksPerSecond = ::sysconf(_SC_CLK_TCK);
+  if (!bootTime || survivors.empty() || ticksPerSecond <= 0) return std::nullopt;
+  unsigned long long earliest = survivors.front().id.startTime;
+  for (const TmuxSurvivor& s : survivors) earliest = std::min(earliest, s.id.startTime);
+  const auto sinceBoot = std::chrono::milliseconds(static_cast<long long>(earliest * 1000 / ticksPerSecond));
+  return WallTime(std::chrono::seconds(*bootTime)) + sinceBoot;
 }
 
 std::string describeSurvivors(const std::vector<TmuxSurvivor>& survivors) {
@@ -174,22 +215,30 @@ std::string describeSurvivors(const std::vector<TmuxSurvivor>& survivors) {
 // One /proc scan, and the session each process carrying both markers
 // createSession gives a pane belongs to: CLEANROOM_RUN_ID (any run: the
 // session name already embeds the run id, and parsing it back is ambiguous
-// for ids containing '-') and CLEANROOM_TMUX_SESSION=<session>.
+// for ids containing '-') and CLEANROOM_TMUX_SESSION=<session>. Only
+// processes of this backend's tmux server count (see onServer); this
+// process and its ancestors never do.
 struct TmuxBackend::ProcessScan {
+  struct Mark {
+    std::string session;  // CLEANROOM_TMUX_SESSION
+    std::string runId;    // CLEANROOM_RUN_ID
+  };
   std::vector<ProcessInfo> processes;
-  std::map<pid_t, std::string> sessionOf;  // pid (in `processes`) → CLEANROOM_TMUX_SESSION
+  std::map<pid_t, Mark> marks;  // pid (in `processes`) → its markers
 
-  static ProcessScan take() {
+  static ProcessScan take(const std::string& serverSocket) {
     const SteadyTime start = Clock::system().now();
     ProcessScan scan;
     scan.processes = listProcessStats();  // commands are read for recorded processes only
-    const std::vector<std::string> markers{kRunMarkerVariable, kTmuxSessionVariable};
+    const std::set<pid_t> ancestry = selfAndAncestors(scan.processes);
+    const std::vector<std::string> markers{kRunMarkerVariable, kTmuxSessionVariable, kTmuxVariable};
     for (const ProcessInfo& p : scan.processes) {
-      if (p.id.pid == ::getpid() || p.isZombie()) continue;  // a zombie's environment is empty
+      if (ancestry.count(p.id.pid) != 0 || p.isZombie()) continue;  // a zombie's environment is empty
       std::vector<std::optional<std::string>> values = environmentValues(p.id.pid, markers);
-      if (values[0] && values[1]) scan.sessionOf[p.id.pid] = *values[1];
+      if (!values[0] || !values[1] || !onServer(values[2], serverSocket)) continue;
+      scan.marks[p.id.pid] = Mark{*values[1], *values[0]};
     }
-    logger().debug("step=tmux-scan processes={} marked={} ms={}", scan.processes.size(), scan.sessionOf.size(),
+    logger().debug("step=tmux-scan processes={} marked={} ms={}", scan.processes.size(), scan.marks.size(),
                    millisBetween(start, Clock::system().now()).count());
     return scan;
   }
@@ -198,10 +247,32 @@ struct TmuxBackend::ProcessScan {
   std::vector<ProcessInfo> markedWith(const std::string& session) const {
     std::vector<ProcessInfo> found;
     for (const ProcessInfo& p : processes) {
-      auto marker = sessionOf.find(p.id.pid);
-      if (marker != sessionOf.end() && marker->second == session) found.push_back(p);
+      auto mark = marks.find(p.id.pid);
+      if (mark != marks.end() && mark->second.session == session) found.push_back(p);
     }
     return found;
+  }
+
+ private:
+  static std::set<pid_t> selfAndAncestors(const std::vector<ProcessInfo>& snapshot) {
+    std::set<pid_t> chain;
+    for (pid_t pid = ::getpid(); pid > 0 && chain.insert(pid).second;) {
+      const ProcessInfo* p = findPid(snapshot, pid);
+      if (p == nullptr) break;
+      pid = p->ppid;
+    }
+    return chain;
+  }
+
+  // Whether a process whose TMUX variable is `tmux` ("<socket>,<server
+  // pid>,<session index>", set by the server for its panes) belongs to the
+  // server on `serverSocket`. Without TMUX it cannot be told: it counts.
+  static bool onServer(const std::optional<std::string>& tmux, const std::string& serverSocket) {
+    if (!tmux || tmux->empty()) return true;
+    const size_t last = tmux->rfind(',');
+    const size_t second = last == std::string::npos || last == 0 ? std::string::npos : tmux->rfind(',', last - 1);
+    if (second == std::string::npos) return true;
+    return canonicalPath(tmux->substr(0, second)) == serverSocket;
   }
 };
 
@@ -285,7 +356,7 @@ TmuxBackend::TmuxBackend(TmuxConfig config)
     : config_(std::move(config)),
       shared_(new SharedReads{FreshResult<Result<PaneListing>>([this] { return listAllPanes(*this); }),
                               FreshResult<std::vector<ProcessInfo>>([] { return listProcessStats(); }),
-                              FreshResult<ProcessScan>([] { return ProcessScan::take(); })}) {
+                              FreshResult<ProcessScan>([socket = serverSocketOf(config_)] { return ProcessScan::take(socket); })}) {
   if (config_.binary.empty()) throw ConfigError("tmux backend: binary is empty; set CLEANROOM_TMUX or TmuxConfig::binary");
   if (config_.commandTimeout <= milliseconds(0)) {
     throw ConfigError("tmux backend: commandTimeout must be positive (e.g. 5s)");
@@ -351,10 +422,12 @@ Result<std::vector<Resource>> TmuxBackend::list(const Selector& selector) {
   if (answer != Answer::Ok && answer != Answer::NoServer) return failure(*output, "tmux list-sessions");
 
   std::vector<Resource> resources;
+  std::set<std::string> listed;
   for (const std::string& line : lines(output->out)) {
     auto fields = splitTrailing(line, 2);
     std::optional<long long> created = fields ? parseNumber(fields->second[0]) : std::nullopt;
     if (!created) return Error::permanent("tmux list-sessions printed an unexpected line: '" + line + "'");
+    listed.insert(fields->first);
     Resource r = sessionResource(fields->first, WallTime(std::chrono::seconds(*created)));
     if (std::optional<long long> panePid = parseNumber(fields->second[1])) {
       // The pane's own marker names its run exactly (a name can't, for run ids with '-').
@@ -366,49 +439,67 @@ Result<std::vector<Resource>> TmuxBackend::list(const Selector& selector) {
     }
     if (selector.runId) {
       // A run's selector claims exactly the names with its prefix.
-      if (fields->first.rfind(sessionName(*selector.runId, ""), 0) != 0) continue;
+      if (!claims(*selector.runId, fields->first)) continue;
       r.runId = *selector.runId;
       r.labels[kRunLabel] = r.runId;
     }
     labelAgent(r);
-    std::lock_guard lock(mutex_);
-    auto record = records_.find(r.id);
-    if (record != records_.end() && record->second.stopRequested) {
+    if (stopRequested(r.id)) {
       r.state = ResourceState::Stopping;
       r.status = "stopping";
     }
     resources.push_back(std::move(r));
   }
-  for (Resource& r : unfinishedStopped(selector)) {
-    auto listed = [&](const Resource& other) { return other.id == r.id; };
-    if (std::none_of(resources.begin(), resources.end(), listed)) resources.push_back(std::move(r));
-  }
+  Result<std::vector<Resource>> outlived = outlivedSessions(selector, listed);
+  if (!outlived) return outlived.error();
+  resources.insert(resources.end(), outlived->begin(), outlived->end());
   return resources;
 }
 
-// Sessions tmux no longer has but whose recorded processes are still alive.
-std::vector<Resource> TmuxBackend::unfinishedStopped(const Selector& selector) {
-  std::vector<std::string> names;
+bool TmuxBackend::claims(const std::string& runId, const std::string& name) const {
+  return name.rfind(sessionName(runId, ""), 0) == 0;
+}
+
+bool TmuxBackend::stopRequested(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto record = records_.find(name);
+  return record != records_.end() && record->second.stopRequested;
+}
+
+// Sessions tmux did not list whose processes (recorded by a stop of this
+// instance, or marked with the session's name) are alive. One /proc scan;
+// one pane listing more only when there are any (to drop sessions created
+// since list-sessions answered).
+Result<std::vector<Resource>> TmuxBackend::outlivedSessions(const Selector& selector,
+                                                            const std::set<std::string>& listed) {
+  const std::shared_ptr<const ProcessScan> scan = freshScan();
+  std::map<std::string, std::string> candidates;  // session → run id of its marker ("" = recorded only)
+  for (const auto& [pid, mark] : scan->marks) candidates.emplace(mark.session, mark.runId);
   {
     std::lock_guard lock(mutex_);
     for (const auto& [name, record] : records_) {
-      if (!record.finished) names.push_back(name);
+      if (!record.finished) candidates.emplace(name, "");
     }
   }
   std::vector<Resource> out;
-  if (names.empty()) return out;
-  const std::shared_ptr<const ProcessScan> scan = freshScan();
-  for (const std::string& name : names) {
-    if (selector.runId && name.rfind(sessionName(*selector.runId, ""), 0) != 0) continue;
+  for (const auto& [name, markerRun] : candidates) {
+    if (listed.count(name) != 0) continue;
+    if (selector.runId && !claims(*selector.runId, name)) continue;
     std::vector<TmuxSurvivor> survivors = survivorsOf(name, nullptr, *scan);
     if (survivors.empty()) continue;
-    Resource r = sessionResource(name, std::nullopt);
-    if (selector.runId) r.runId = *selector.runId;
+    Resource r = sessionResource(name, earliestStart(survivors));
+    r.runId = selector.runId ? *selector.runId : markerRun.empty() ? runIdOf(name) : markerRun;
+    r.labels.erase(kRunLabel);
+    if (!r.runId.empty()) r.labels[kRunLabel] = r.runId;
     labelAgent(r);
-    r.state = ResourceState::Stopping;
+    r.state = stopRequested(name) ? ResourceState::Stopping : ResourceState::Running;
     r.status = "session gone; alive: " + describeSurvivors(survivors);
     out.push_back(std::move(r));
   }
+  if (out.empty()) return out;
+  const std::shared_ptr<const Result<PaneListing>> panes = shared_->panes.get();
+  if (!*panes) return panes->error();
+  std::erase_if(out, [&](const Resource& r) { return (*panes)->count(r.id) != 0; });
   return out;
 }
 
@@ -572,20 +663,12 @@ Result<ResourceStatus> TmuxBackend::probe(const Resource& resource) {
 }
 
 ResourceStatus TmuxBackend::statusAfter(const std::string& name, Presence presence) {
-  bool stopRequested = false;
-  {
-    std::lock_guard lock(mutex_);
-    auto record = records_.find(name);
-    stopRequested = record != records_.end() && record->second.stopRequested;
-  }
+  const ResourceState active = stopRequested(name) ? ResourceState::Stopping : ResourceState::Running;
   if (presence == Presence::Listed) {
-    if (stopRequested) return ResourceStatus{ResourceState::Stopping, "stopping"};
-    return ResourceStatus{ResourceState::Running, "running"};
+    return ResourceStatus{active, active == ResourceState::Stopping ? "stopping" : "running"};
   }
   std::vector<TmuxSurvivor> survivors = survivorsOf(name, nullptr, *freshScan());
-  if (!survivors.empty()) {
-    return ResourceStatus{ResourceState::Stopping, "session gone; alive: " + describeSurvivors(survivors)};
-  }
+  if (!survivors.empty()) return ResourceStatus{active, "session gone; alive: " + describeSurvivors(survivors)};
   {
     std::lock_guard lock(mutex_);
     auto record = records_.find(name);

@@ -24,7 +24,7 @@ class ChildProcess {
   // Returns a Permanent error naming the program when it cannot be started.
   static Result<std::unique_ptr<ChildProcess>> spawn(const std::vector<std::string>& argv);
 
-  ~ChildProcess();  // kills the process group if the child is still running
+  ~ChildProcess();  // kills the process group if the child is still running (as stop)
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
@@ -41,8 +41,14 @@ class ChildProcess {
 
   // Sends SIGTERM and waits for the exit, at most `timeout`; then sends
   // SIGKILL to the process group and waits for the exit. Afterwards kills
-  // whatever is left in the group. Returns how the child ended, e.g.
+  // whatever is left in the group (SIGKILL to the group, while the child's
+  // unreaped pid keeps the group id from being reused) and waits up to 2 s
+  // (pidfds) for those members to exit. Members that are zombie children of
+  // this process — after becomeChildSubreaper(), the members orphaned by
+  // the child's exit are re-parented to us — are reaped, by pid and start
+  // time (never waitpid(-1)). Returns how the child ended, e.g.
   // "exited with status 0" or "killed with SIGKILL after 3s". Idempotent.
+  // Blocks for at most `timeout` plus the SIGKILL'd exits.
   struct Ending {
     std::string description;
     bool graceful = false;   // exited by itself after SIGTERM
@@ -58,6 +64,8 @@ class ChildProcess {
   bool tryReap();
   void reapBlocking();
   void stopForwarding();
+  // SIGKILLs the group's remaining members, waits (bounded) for them to
+  // exit and reaps those that are our zombie children.
   void killLeftoversInGroup();
   std::string describeStatus() const;
 

@@ -39,12 +39,29 @@
 //             nothing could be signalled, `kill-session -t =NAME`.
 //   Force     SIGKILL to the same, then `kill-session -t =NAME`
 // A session is finished only when tmux no longer has it AND none of the
-// recorded processes is alive; until then probe says Stopping with a status
+// recorded or session-marked processes is alive; until then probe says
+// Stopping (Running when this instance did not stop it) with a status
 // naming the survivors ("session gone; alive: 4242 sleep 600 (escaped with
 // setsid)"), and list keeps showing it (so an isolation check names them).
 // Recorded processes that are zombie children of this process (after
 // becomeChildSubreaper(), orphans are) are reaped by probe and
 // checkSessionGone. Recorded identities live in the backend instance.
+//
+// Survivors of sessions nobody stopped here — the session ended by itself
+// (its pane exited) while a child it started with setsid lives on, or
+// another process (the CLI, a reaper) stopped it — are found by their
+// markers: list reports, for every session name tmux does not have, the
+// live processes marked CLEANROOM_RUN_ID=<any> and CLEANROOM_TMUX_SESSION=
+// <name> as one resource (id = name, run id from the marker unless a run's
+// selector claims it, createdAt = the earliest survivor's start). Without a
+// recorded pane, a survivor leading its own session is noted "escaped with
+// setsid". requestStop on it records and signals those processes (SIGTERM,
+// or SIGKILL when forced; Gone when none is alive), probe says Gone once
+// none is. Only processes of this backend's server count: a marked process
+// whose TMUX variable (set by the server in each pane: "<socket>,<pid>,
+// <index>") names another socket is ignored (same session names on two
+// servers never mix); one without TMUX counts. This process and its
+// ancestors never count.
 //
 // Concurrent calls share their expensive reads: the `list-panes -a` listing,
 // the /proc scan of parent links (stat only) and the /proc scan of
@@ -73,6 +90,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -149,18 +167,27 @@ class TmuxBackend : public Backend {
 
   std::string name() const override { return "tmux"; }
 
-  // Returns the sessions (one `list-sessions` call) plus the sessions this
-  // instance stopped whose processes are still alive. No server → empty.
+  // Returns the sessions (one `list-sessions` call) plus the sessions tmux
+  // does not have whose recorded or session-marked processes are alive
+  // (state Stopping when this instance stopped them, else Running; status
+  // "session gone; alive: …"). No server and no survivors → empty. Blocks
+  // for one tmux call and one /proc scan (~1-2 ms for 70 processes; shared
+  // with concurrent calls), plus one pane listing only when survivors were
+  // found (to drop sessions created since the first call answered).
   Result<std::vector<Resource>> list(const Selector& selector) override;
   // Records the session's processes, signals them and kills the session (see
   // above). Gone when tmux has no such session and nothing recorded for it is
   // alive. Blocks for at most two pane listings and two /proc scans (shared
   // with concurrent calls) plus one tmux call.
   Status requestStop(const Resource& resource, StopMode mode) override;
-  // Returns Running while tmux lists the session (Stopping once a stop was
-  // requested), Stopping while recorded processes survive it, Gone after
-  // that. Reaps recorded zombie children. Blocks for at most one tmux call.
+  // Returns Running while tmux lists the session or its recorded or marked
+  // processes survive it (Stopping once this instance requested a stop),
+  // Gone after that. Reaps recorded zombie children. Blocks for at most one
+  // tmux call and one /proc scan.
   Result<ResourceStatus> probe(const Resource& resource) override;
+  // 256: concurrent stops share one pane listing and /proc scan, so every
+  // session of a cleanup is stopped in one wave.
+  int stopConcurrency() const override { return 256; }
   // True: awaitFinished blocks on the recorded processes' exits.
   bool canAwait() const override { return true; }
   // Blocks until the session is finished (tmux no longer has it and no
@@ -239,7 +266,10 @@ class TmuxBackend : public Backend {
   ResourceStatus statusAfter(const std::string& name, Presence presence);
   // The recorded processes of a session this instance stopped (empty if none).
   std::vector<ProcessIdentity> recordedIdentities(const std::string& name);
-  std::vector<Resource> unfinishedStopped(const Selector& selector);
+  Result<std::vector<Resource>> outlivedSessions(const Selector& selector, const std::set<std::string>& listed);
+  // Whether a selector for run `runId` claims session `name` (prefix match).
+  bool claims(const std::string& runId, const std::string& name) const;
+  bool stopRequested(const std::string& name);
   Resource sessionResource(const std::string& name, std::optional<WallTime> createdAt) const;
   // Sets (or clears) label cleanroom.agent from r.id and r.runId.
   void labelAgent(Resource& r) const;

@@ -179,14 +179,16 @@ class TmuxBackendTest : public ::testing::TestWithParam<TmuxFlavor> {
     return pids->front();
   }
 
-  CleanupEngine engineWith(milliseconds gracePeriod) {
+  CleanupEngine engineWith(milliseconds gracePeriod) { return engineWith(gracePeriod, backend_); }
+
+  CleanupEngine engineWith(milliseconds gracePeriod, std::shared_ptr<TmuxBackend> backend) {
     CleanupOptions options;
     options.gracePeriod = gracePeriod;
     options.forceTimeout = 10s;
     options.retry.initialDelay = 5ms;
     options.retry.deadline = 10s;
     CleanupEngine engine(options);
-    engine.addBackend(backend_);
+    engine.addBackend(std::move(backend));
     return engine;
   }
 
@@ -331,6 +333,63 @@ TEST_P(TmuxBackendTest, ProcessEscapingWithSetsidIsFoundNamedAndKilled) {
   ASSERT_TRUE(check.ok()) << check.error().describe();
   EXPECT_TRUE(check->clean());
   EXPECT_FALSE(exists(escaped->id)) << "the escaped process was not reaped";
+  expectNothingOfRunLeft();
+}
+
+// A session that ended by itself (its pane exited) while a process it
+// started with setsid lives on: nobody stopped it, so only the session
+// marker in that process's environment ties it to the session. A backend
+// that never saw the session (another process: the CLI, a reaper) lists it,
+// for its run only, and cleans it up.
+TEST_P(TmuxBackendTest, SurvivorOfASessionThatEndedByItselfIsListedAndCleanedByAFreshBackend) {
+  Resource other = createSession("agent_1", "sleep 600", otherRunId_);  // keeps the server up
+  // TERM and HUP are ignored before the fork, so the pane's hangup cannot
+  // end the child before it has called setsid.
+  Resource session = createSession("quitter", "trap '' TERM HUP; setsid sleep 600 & exit 0");
+  std::optional<ProcessInfo> escaped;
+  ASSERT_TRUE(eventually([&] {
+    Result<std::vector<pid_t>> panes = backend_->panePids(session.name);
+    if (panes.ok() || !panes.error().isGone()) return false;
+    for (const ProcessInfo& p : processesMarkedWith(runId_)) {
+      if (p.command == "sleep 600" && p.sid == p.id.pid) escaped = p;
+    }
+    return escaped.has_value();
+  })) << "the session did not end, or the escaped process did not start";
+
+  auto fresh = std::make_shared<TmuxBackend>(configFor(socket_));
+  Result<std::vector<Resource>> mine = fresh->list(Selector::forRun(runId_));
+  ASSERT_TRUE(mine.ok()) << mine.error().describe();
+  ASSERT_THAT(namesOf(*mine), ::testing::ElementsAre(session.name));
+  const Resource& survivor = mine->front();
+  EXPECT_EQ(survivor.runId, runId_);
+  EXPECT_EQ(survivor.labels.at(kRunLabel), runId_);
+  EXPECT_EQ(survivor.labels.at(kAgentLabel), "quitter");
+  EXPECT_EQ(survivor.state, ResourceState::Running);
+  EXPECT_EQ(survivor.status,
+            "session gone; alive: " + std::to_string(escaped->id.pid) + " sleep 600 (escaped with setsid)");
+  ASSERT_TRUE(survivor.createdAt.has_value());
+
+  Result<std::vector<Resource>> theirs = fresh->list(Selector::forRun(otherRunId_));
+  ASSERT_TRUE(theirs.ok()) << theirs.error().describe();
+  EXPECT_THAT(namesOf(*theirs), ::testing::ElementsAre(other.name));
+  Result<std::vector<Resource>> all = fresh->list(Selector::allRuns());
+  ASSERT_TRUE(all.ok()) << all.error().describe();
+  EXPECT_THAT(namesOf(*all), UnorderedElementsAre(other.name, session.name));
+  const Resource* inAll = findNamed(*all, session.name);
+  ASSERT_NE(inAll, nullptr);
+  EXPECT_EQ(inAll->runId, runId_) << "the run id comes from the process's marker";
+
+  CleanupReport report = engineWith(300ms, fresh).cleanup(Selector::forRun(runId_));
+
+  EXPECT_TRUE(report.success) << report.toJson().dump(2);
+  ASSERT_EQ(report.resources.size(), 1u) << report.toJson().dump(2);
+  EXPECT_TRUE(report.resources[0].cleaned);
+  EXPECT_TRUE(report.resources[0].forced) << "it ignores SIGTERM";
+  EXPECT_EQ(report.resources[0].finalState, ResourceState::Gone);
+  EXPECT_FALSE(exists(escaped->id)) << "the survivor was not killed, or not reaped";
+  Result<ResourceStatus> otherStatus = fresh->probe(other);
+  ASSERT_TRUE(otherStatus.ok()) << otherStatus.error().describe();
+  EXPECT_EQ(otherStatus->state, ResourceState::Running) << "another run's session was touched";
   expectNothingOfRunLeft();
 }
 
