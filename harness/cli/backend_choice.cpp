@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "cleanroom/backend_catalog.h"
-#include "cleanroom/backends/workspace_backend.h"
 
 namespace cleanroom::cli {
 namespace {
@@ -17,25 +16,14 @@ std::string settingsList() {
   return list;
 }
 
-// Returns the workspace backend `backend` owned by the selector's run (the
-// catalog builds it for this process's run id); any other backend unchanged.
-std::shared_ptr<Backend> ownedByRunInScope(std::shared_ptr<Backend> backend, const Selector& selector) {
-  auto workspace = std::dynamic_pointer_cast<WorkspaceBackend>(backend);
-  if (!workspace || !selector.runId || workspace->runId() == *selector.runId) return backend;
-  WorkspaceConfig config = workspace->config();
-  config.runId = *selector.runId;
-  return std::make_shared<WorkspaceBackend>(std::move(config));
-}
-
 }  // namespace
 
 Result<std::vector<std::shared_ptr<Backend>>> chooseBackends(const std::vector<std::string>& names,
                                                              const Selector& selector) {
-  auto built = backendsFromEnvironment(names);
-  if (!built.ok()) return built.error();
-  std::vector<std::shared_ptr<Backend>> chosen;
-  for (const auto& backend : built.value()) chosen.push_back(ownedByRunInScope(backend, selector));
-  if (!chosen.empty()) return chosen;
+  // Workspaces and processes carry no owner label: they belong to the run in scope.
+  auto chosen = backendsFromEnvironment(names, selector.runId.value_or(""));
+  if (!chosen.ok()) return chosen.error();
+  if (!chosen->empty()) return chosen;
   return Error::permanent("no backend is configured: set " + settingsList() +
                           ", e.g. CLEANROOM_AGENTS_URL=http://127.0.0.1:8080");
 }

@@ -28,6 +28,7 @@ std::string footer() {
          "  CLEANROOM_TMUX          tmux client to run (default: tmux on PATH; tmux backend)\n"
          "  CLEANROOM_TMUX_SOCKET   tmux server socket path (-S); default: your default server\n"
          "  CLEANROOM_WORKSPACE     task workspace with agent prompt files and JSONL logs (workspace backend)\n"
+         "  CLEANROOM_JOURNAL_DIR   where runs journal what they create (default <tmp>/cleanroom-journals)\n"
          "  CLEANROOM_LOG           trace|debug|info|warn|error|off (default warn); --verbose means debug\n"
          "\nExit codes:\n"
          "  0  nothing left / success (sweep --dry-run: the plan was made)\n"
@@ -47,6 +48,7 @@ void addOutputFlags(CLI::App& command, bool* json, bool& verbose) {
 struct ParsedFlags {
   LsOptions ls;
   SweepOptions sweep;
+  ReapOptions reap;
   WaitOptions wait;
   bool verbose = false;
 };
@@ -54,6 +56,7 @@ struct ParsedFlags {
 struct Commands {
   CLI::App* ls = nullptr;
   CLI::App* sweep = nullptr;
+  CLI::App* reap = nullptr;
   CLI::App* wait = nullptr;
   CLI::App* version = nullptr;
 };
@@ -71,6 +74,19 @@ Commands addCommands(CLI::App& app, ParsedFlags& flags) {
   commands.sweep->add_flag("--dry-run", flags.sweep.dryRun, "Only list what would be stopped; touch nothing");
   commands.sweep->add_flag("--fail-fast", flags.sweep.failFast, "Stop starting new work at the first failure");
   addOutputFlags(*commands.sweep, &flags.sweep.json, flags.verbose);
+
+  commands.reap = app.add_subcommand(
+      "reap", "Clean what run RUN_ID left (e.g. a crashed CI job): configured backends plus those its journal names");
+  commands.reap->add_option("RUN_ID", flags.reap.runId, "The run whose resources to reap")->required();
+  commands.reap->add_option("--journal", flags.reap.journal,
+                            "The run's journal (default: $CLEANROOM_JOURNAL_DIR or <tmp>/cleanroom-journals, "
+                            "/<RUN_ID>.jsonl)");
+  commands.reap->add_option("--backend", flags.reap.backends, "Only these configured backends (repeatable)");
+  commands.reap->add_option("--grace", flags.reap.grace, "How long a stopped resource may take to exit before it is forced")
+      ->capture_default_str()
+      ->type_name("DURATION");
+  commands.reap->add_flag("--dry-run", flags.reap.dryRun, "Only list what would be stopped; touch nothing");
+  addOutputFlags(*commands.reap, &flags.reap.json, flags.verbose);
 
   commands.wait = app.add_subcommand(
       "wait", "Wait until an agent (http backend) is completed, failed, terminated or deleted; print that status");
@@ -108,6 +124,7 @@ int runParsed(const Commands& commands, const ParsedFlags& flags, std::ostream& 
   if (flags.verbose) setLogLevel("debug");
   if (commands.ls->parsed()) return runLs(flags.ls, out, err);
   if (commands.sweep->parsed()) return runSweep(flags.sweep, out, err);
+  if (commands.reap->parsed()) return runReap(flags.reap, out, err);
   return runWait(flags.wait, out, err);
 }
 
@@ -120,7 +137,7 @@ int runCommandLine(int argc, const char* const* argv, std::ostream& out, std::os
   app.failure_message(failureMessage);
   ParsedFlags flags;
   Commands commands = addCommands(app, flags);
-  for (CLI::App* command : {&app, commands.ls, commands.sweep, commands.wait}) command->footer(footer());
+  for (CLI::App* command : {&app, commands.ls, commands.sweep, commands.reap, commands.wait}) command->footer(footer());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

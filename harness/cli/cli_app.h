@@ -3,6 +3,8 @@
 //   cleanroom ls|sweep [--backend NAME]... [--run-id ID | --all-runs]
 //                      [--label K=V]... [--older-than 90s|30m|24h] [--state S]...
 //                      [--json] [--verbose]            (sweep: [--dry-run] [--fail-fast])
+//   cleanroom reap RUN_ID [--journal PATH] [--backend NAME]... [--grace 3s]
+//                         [--dry-run] [--json] [--verbose]
 //   cleanroom wait AGENT_ID [--timeout 60s] [--verbose]
 //   cleanroom version
 //

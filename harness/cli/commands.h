@@ -5,6 +5,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "filter_options.h"
 
@@ -37,6 +38,22 @@ struct SweepOptions {
 // for at most the engine's bound (engine.h), returning as soon as everything
 // is gone.
 int runSweep(const SweepOptions& options, std::ostream& out, std::ostream& err);
+
+struct ReapOptions {
+  std::string runId;
+  std::string journal;                // empty = the run's default journal
+  std::vector<std::string> backends;  // empty = configured + journaled
+  std::string grace = "3s";
+  bool dryRun = false;
+  bool json = false;
+};
+
+// `cleanroom reap RUN_ID`: cleans what run RUN_ID left (a crashed CI job):
+// every backend configured in the environment plus every backend the run's
+// journal names (reaper.h reapRun), and prints the report like sweep. The
+// journal is removed when nothing is left. Returns 0 when clean, 1 when
+// something is left or failed, 2 for bad input (run id, journal, settings).
+int runReap(const ReapOptions& options, std::ostream& out, std::ostream& err);
 
 struct WaitOptions {
   std::string agentId;

@@ -19,7 +19,9 @@ namespace {
 
 // Returns nullopt when the backend's settings are absent, else the backend or
 // an error naming the malformed setting.
-using FromEnvironment = std::function<std::optional<Result<std::shared_ptr<Backend>>>()>;
+// `owner` is the run id that backends without owner labels (workspace,
+// process) are built for; empty = this process's run id.
+using FromEnvironment = std::function<std::optional<Result<std::shared_ptr<Backend>>>(const std::string& owner)>;
 
 using Locator = std::map<std::string, std::string>;
 // Builds the backend a journal locator describes, owned by a run id.
@@ -88,16 +90,18 @@ BuiltBackend build(std::optional<Result<Config>> config) {
   }
 }
 
-BuiltBackend agentApiFromEnvironment() { return build<AgentApiBackend>(AgentApiConfig::fromEnvironment()); }
+BuiltBackend agentApiFromEnvironment(const std::string&) { return build<AgentApiBackend>(AgentApiConfig::fromEnvironment()); }
 
 // Processes this run launched through cleanroom, found by their launch
 // marker; needs no settings.
-BuiltBackend processFromEnvironment() {
-  return build<ProcessBackend>(std::optional<Result<ProcessBackendConfig>>(ProcessBackendConfig{}));
+BuiltBackend processFromEnvironment(const std::string& owner) {
+  ProcessBackendConfig config;
+  config.runId = owner;
+  return build<ProcessBackend>(std::optional<Result<ProcessBackendConfig>>(config));
 }
 
 // Agent files in the workspace CLEANROOM_WORKSPACE names.
-std::optional<Result<WorkspaceConfig>> workspaceConfigFromEnvironment() {
+std::optional<Result<WorkspaceConfig>> workspaceConfigFromEnvironment(const std::string& owner) {
   std::optional<std::string> root = env::get("CLEANROOM_WORKSPACE");
   if (!root) return std::nullopt;
   if (!std::filesystem::is_directory(*root)) {
@@ -106,14 +110,17 @@ std::optional<Result<WorkspaceConfig>> workspaceConfigFromEnvironment() {
   }
   WorkspaceConfig config;
   config.root = *root;
+  config.runId = owner;
   return Result<WorkspaceConfig>(std::move(config));
 }
 
-BuiltBackend workspaceFromEnvironment() { return build<WorkspaceBackend>(workspaceConfigFromEnvironment()); }
+BuiltBackend workspaceFromEnvironment(const std::string& owner) {
+  return build<WorkspaceBackend>(workspaceConfigFromEnvironment(owner));
+}
 
 // Sessions on the tmux server CLEANROOM_TMUX_SOCKET selects, through the
 // client CLEANROOM_TMUX names.
-BuiltBackend tmuxFromEnvironment() { return build<TmuxBackend>(TmuxConfig::fromEnvironment()); }
+BuiltBackend tmuxFromEnvironment(const std::string&) { return build<TmuxBackend>(TmuxConfig::fromEnvironment()); }
 
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
@@ -142,11 +149,11 @@ std::string knownNames() {
   return names;
 }
 
-Result<std::vector<std::shared_ptr<Backend>>> everyConfigured() {
+Result<std::vector<std::shared_ptr<Backend>>> everyConfigured(const std::string& owner) {
   std::vector<std::shared_ptr<Backend>> backends;
   for (const CatalogItem& item : catalogItems()) {
     if (!item.automatic) continue;
-    std::optional<Result<std::shared_ptr<Backend>>> backend = item.build();
+    std::optional<Result<std::shared_ptr<Backend>>> backend = item.build(owner);
     if (!backend) continue;
     if (!backend->ok()) return backend->error();
     backends.push_back(backend->value());
@@ -154,12 +161,12 @@ Result<std::vector<std::shared_ptr<Backend>>> everyConfigured() {
   return backends;
 }
 
-Result<std::shared_ptr<Backend>> named(const std::string& name) {
+Result<std::shared_ptr<Backend>> named(const std::string& name, const std::string& owner) {
   const CatalogItem* item = findItem(name);
   if (item == nullptr) {
     return Error::permanent("unknown backend \"" + name + "\"; known backends: " + knownNames());
   }
-  std::optional<Result<std::shared_ptr<Backend>>> backend = item->build();
+  std::optional<Result<std::shared_ptr<Backend>>> backend = item->build(owner);
   if (!backend) {
     return Error::permanent("backend \"" + name + "\" is not configured: set " + item->entry.settings + " (e.g. " +
                             item->example + ")");
@@ -178,13 +185,14 @@ const std::vector<BackendCatalogEntry>& backendCatalog() {
   return entries;
 }
 
-Result<std::vector<std::shared_ptr<Backend>>> backendsFromEnvironment(const std::vector<std::string>& names) {
-  if (names.empty()) return everyConfigured();
+Result<std::vector<std::shared_ptr<Backend>>> backendsFromEnvironment(const std::vector<std::string>& names,
+                                                                      const std::string& owner) {
+  if (names.empty()) return everyConfigured(owner);
   std::vector<std::shared_ptr<Backend>> backends;
   std::set<std::string> seen;
   for (const std::string& name : names) {
     if (!seen.insert(name).second) continue;
-    Result<std::shared_ptr<Backend>> backend = named(name);
+    Result<std::shared_ptr<Backend>> backend = named(name, owner);
     if (!backend) return backend.error();
     backends.push_back(backend.value());
   }

@@ -54,7 +54,11 @@ class CleanupRun {
         failFastRef_(std::move(failFastRef)) {}
 
   void requestStops() {
-    forEachParallel(work_.size(), options_.concurrency, [&](std::size_t i) { requestStop(work_[i]); });
+    int workers = options_.concurrency;
+    for (const Work& w : work_) {
+      if (w.backend != nullptr) workers = std::max(workers, std::min(w.backend->stopConcurrency(), kMaxAwaitThreads));
+    }
+    forEachParallel(work_.size(), workers, [&](std::size_t i) { requestStop(work_[i]); });
   }
 
   void awaitExits() {

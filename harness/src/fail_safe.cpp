@@ -135,18 +135,6 @@ CleanupEngine sweepEngine(const FailSafeOptions& options, const std::string& run
   return engine;
 }
 
-// Removes the run's journal when this process was its only writer and
-// nothing it records is left.
-void removeJournalIfDone(const std::string& runId) {
-  Result<JournalContents> now = Journal::read(Journal::pathFor(runId), runId);
-  if (!now.ok() || !now->outstanding().empty()) return;
-  for (const JournalEntry& owner : now->owners()) {
-    if (owner.pid != ::getpid()) return;
-  }
-  std::error_code ignored;
-  std::filesystem::remove(now->path, ignored);
-}
-
 }  // namespace
 
 void installFailSafe(FailSafeOptions options) {
@@ -155,6 +143,11 @@ void installFailSafe(FailSafeOptions options) {
   std::lock_guard lock(s.mutex);
   s.options = std::move(options);
   s.installed = true;
+  if (s.done) {
+    // Installed again after a sweep (a new suite in the same process): arm again.
+    s.started = false;
+    s.done = false;
+  }
   installHandlers(s);
   const std::string runId = s.options.selector.runId.value_or("");
   for (const auto& backend : s.options.engine->backends()) {
@@ -200,7 +193,10 @@ std::optional<CleanupReport> runFailSafe(const std::string& trigger) {
                "step=fail-safe trigger={} found={} cleaned={} remaining={} ms={}", trigger, report.totals.found,
                report.totals.cleaned, report.totals.remaining, report.elapsed.count());
   if (!report.success) logger().warn("{}", report.summary());
-  if (report.success && !runId.empty()) removeJournalIfDone(runId);
+  if (report.success && !runId.empty()) {
+    (void)journal::recordClosed(runId);  // a reaper watching us stands down
+    (void)journal::removeIfDone(runId);
+  }
   {
     std::lock_guard lock(s.mutex);
     s.done = true;

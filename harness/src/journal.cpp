@@ -46,7 +46,7 @@ std::optional<T> field(const nlohmann::json& line, const char* key) {
 
 nlohmann::json JournalEntry::toJson() const {
   nlohmann::json line = {{"event", event}, {"runId", runId}};
-  if (event == "run") {
+  if (event == "run" || event == "closed") {
     line["pid"] = pid;
     line["startTime"] = startTime;
   } else {
@@ -68,17 +68,20 @@ Result<JournalEntry> JournalEntry::fromJson(const nlohmann::json& line) {
   JournalEntry entry;
   auto event = field<std::string>(line, "event");
   auto runId = field<std::string>(line, "runId");
-  if (!event || (*event != "run" && *event != "created" && *event != "cleaned" && *event != "backend")) {
-    return Error::permanent("no \"event\" of run, created, cleaned or backend");
+  if (!event || (*event != "run" && *event != "created" && *event != "cleaned" && *event != "backend" &&
+                 *event != "closed")) {
+    return Error::permanent("no \"event\" of run, created, cleaned, backend or closed");
   }
   if (!runId || runId->empty()) return Error::permanent("no \"runId\"");
   entry.event = *event;
   entry.runId = *runId;
   entry.at = fromEpochMs(field<long long>(line, "atMs").value_or(0));
-  if (entry.event == "run") {
+  if (entry.event == "run" || entry.event == "closed") {
     auto pid = field<long long>(line, "pid");
     auto start = field<unsigned long long>(line, "startTime");
-    if (!pid || *pid <= 0 || !start) return Error::permanent("a run line needs \"pid\" and \"startTime\"");
+    if (!pid || *pid <= 0 || !start) {
+      return Error::permanent("a " + entry.event + " line needs \"pid\" and \"startTime\"");
+    }
     entry.pid = static_cast<pid_t>(*pid);
     entry.startTime = *start;
     return entry;
@@ -112,6 +115,15 @@ std::vector<JournalEntry> JournalContents::owners() const {
     if (e.event == "run") out.push_back(e);
   }
   return out;
+}
+
+bool JournalContents::closedBy(pid_t pid, unsigned long long startTime) const {
+  bool closed = false;
+  for (const auto& e : entries) {
+    if (e.event == "closed" && e.pid == pid && e.startTime == startTime) closed = true;
+    if (e.event == "created") closed = false;  // created after closing: not clean any more
+  }
+  return closed;
 }
 
 bool JournalContents::ownedBy(pid_t pid, unsigned long long startTime) const {
@@ -213,6 +225,17 @@ Status Journal::append(const JournalEntry& entry) {
   if (Status written = appendLocked(entry.toJson().dump()); !written) return written;
   if (entry.event == "run") ownerWritten_ = true;
   return Status::success();
+}
+
+Status Journal::recordClosed() {
+  JournalEntry closed;
+  closed.event = "closed";
+  closed.runId = runId_;
+  closed.pid = ::getpid();
+  Result<ProcessIdentity> self = identityOf(::getpid());
+  closed.startTime = self ? self->startTime : 0;
+  closed.at = Clock::system().wallNow();
+  return append(closed);
 }
 
 Status Journal::recordOwner() {
@@ -318,22 +341,24 @@ std::mutex& journalsMutex() {
   return mutex;
 }
 
-// Journals this process wrote to or opened, by run id (never destroyed: the
+// Journals this process wrote to or opened, by path (never destroyed: the
 // fail-safe may write at exit).
 std::map<std::string, std::shared_ptr<Journal>>& journals() {
   static auto* open = new std::map<std::string, std::shared_ptr<Journal>>();
   return *open;
 }
 
+// The journal of `runId` at its current path (CLEANROOM_JOURNAL_DIR may
+// change between calls, e.g. between tests).
 std::shared_ptr<Journal> journalOf(const std::string& runId, bool create) {
+  const fs::path path = Journal::pathFor(runId);
   std::lock_guard lock(journalsMutex());
   auto& open = journals();
-  if (auto it = open.find(runId); it != open.end()) return it->second;
-  const fs::path path = Journal::pathFor(runId);
+  if (auto it = open.find(path.string()); it != open.end()) return it->second;
   std::error_code ec;
   if (!create && !fs::exists(path, ec)) return nullptr;
   auto journal = std::make_shared<Journal>(path, runId);
-  open[runId] = journal;
+  open[path.string()] = journal;
   return journal;
 }
 
@@ -357,6 +382,29 @@ Status recordBackend(const Backend& backend, const std::string& runId) {
   Status written = journalOf(runId, true)->recordBackend(backend.name(), backend.locator());
   if (!written) logger().warn("step=journal backend={} result=error error=\"{}\"", backend.name(), written.error().message);
   return written;
+}
+
+Status recordClosed(const std::string& runId) {
+  std::shared_ptr<Journal> journal = journalOf(runId, false);
+  if (!journal) return Status::success();
+  Status written = journal->recordClosed();
+  if (!written) logger().warn("step=journal run={} result=error error=\"{}\"", runId, written.error().message);
+  return written;
+}
+
+bool removeIfDone(const std::string& runId) {
+  const fs::path path = Journal::pathFor(runId);
+  std::lock_guard lock(journalsMutex());
+  Result<JournalContents> now = Journal::read(path, runId);
+  if (!now.ok()) return false;
+  for (const JournalEntry& owner : now->owners()) {
+    if (owner.pid != ::getpid()) return false;
+  }
+  journals().erase(path.string());  // closes our descriptor; a later record starts a new file
+  std::error_code ignored;
+  fs::remove(path, ignored);
+  fs::remove(path.parent_path(), ignored);  // only when empty: no other run's journal
+  return true;
 }
 
 Status recordCleaned(const Resource& resource) {

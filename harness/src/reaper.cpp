@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -39,23 +42,24 @@ constexpr int kClean = 0;
 constexpr int kLeft = 1;
 constexpr int kBadInput = 2;
 
-// Holds the run's reaper lock (flock on a file beside the journal).
+// Holds the run's reaper lock: an abstract Unix socket name bound while the
+// reaper lives ("\0cleanroom-reaper-<run id>"). The kernel releases it when
+// the process ends, however it ends; no file is left behind.
 class ReaperLock {
  public:
   ~ReaperLock() {
     if (fd_ >= 0) ::close(fd_);
   }
-  // Returns true when this process now holds the lock.
-  bool acquire(const fs::path& path) {
-    std::error_code ignored;
-    fs::create_directories(path.parent_path(), ignored);
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) return true;  // no lock possible (read-only dir): proceed; reaping is idempotent
-    return ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
-  }
-  void release(const fs::path& path) {
-    std::error_code ignored;
-    fs::remove(path, ignored);
+  // Returns true when this process now holds the lock for `runId`.
+  bool acquire(const std::string& runId) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return true;  // no lock possible: proceed; reaping is idempotent
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::string name = "cleanroom-reaper-" + runId;
+    std::memcpy(address.sun_path + 1, name.data(), std::min(name.size(), sizeof(address.sun_path) - 2));
+    const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    return ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), length) == 0 || errno != EADDRINUSE;
   }
 
  private:
@@ -67,6 +71,8 @@ std::optional<std::string> ownership(pid_t pid, const std::string& runId, const 
   Result<ProcessInfo> process = readProcess(pid);
   if (!process) return std::nullopt;
   if (journal.ok() && journal->ownedBy(pid, process->id.startTime)) return "journal";
+  // The marker proves ownership only for a process exec'd with it; a run id
+  // generated in-process shows in the journal instead.
   if (process->runMarker && *process->runMarker == runId) return "environment";
   return std::nullopt;
 }
@@ -84,36 +90,6 @@ bool waitForEnd(pid_t pid, std::ostream& err) {
   }
   ::close(fd);
   return true;
-}
-
-int sweep(const ReaperOptions& options, const fs::path& journalPath, std::ostream& out, std::ostream& err) {
-  auto configured = backendsFromEnvironment(options.backends);
-  if (!configured.ok()) {
-    err << "cleanroom-reaper: " << configured.error().message << "\n";
-    return kBadInput;
-  }
-  std::vector<std::string> errors;
-  std::vector<std::shared_ptr<Backend>> backends = *configured;
-  Result<JournalContents> journal = Journal::read(journalPath, options.runId);
-  if (journal.ok()) backends = withJournalBackends(std::move(backends), *journal, errors);
-  if (!journal.ok() && !journal.error().isGone()) errors.push_back(journal.error().message);
-  CleanupOptions cleanup;
-  cleanup.gracePeriod = options.gracePeriod;
-  CleanupEngine engine(cleanup);
-  for (auto& backend : backends) engine.addBackend(backend);
-  CleanupReport report = engine.cleanup(Selector::forRun(options.runId));
-  report.errors.insert(report.errors.end(), errors.begin(), errors.end());
-  report.finalize();
-  out << report.summary() << "\n";
-  out.flush();
-  if (backends.empty()) out << "cleanroom-reaper: no backend to clean (none configured, none journaled)\n";
-  if (!report.success) return kLeft;
-  Result<JournalContents> after = Journal::read(journalPath, options.runId);
-  if (after.ok() && after->outstanding().empty()) {
-    std::error_code ignored;
-    fs::remove(journalPath, ignored);
-  }
-  return kClean;
 }
 
 }  // namespace
@@ -134,7 +110,8 @@ int runReaper(const ReaperOptions& options, std::ostream& out, std::ostream& err
     err << "cleanroom-reaper: " << journal.error().message << "\n";
     return kBadInput;
   }
-  const bool alive = readProcess(options.watchPid).ok();
+  Result<ProcessInfo> watched = readProcess(options.watchPid);
+  const bool alive = watched.ok();
   if (alive && !ownership(options.watchPid, options.runId, journal)) {
     err << "cleanroom-reaper: pid " << options.watchPid << " does not belong to run " << options.runId
         << ": no run line of " << journalPath.string() << " names it and its environment has no CLEANROOM_RUN_ID="
@@ -142,8 +119,7 @@ int runReaper(const ReaperOptions& options, std::ostream& out, std::ostream& err
     return kBadInput;
   }
   ReaperLock lock;
-  const fs::path lockPath = journalPath.string() + ".reaper";
-  if (!lock.acquire(lockPath)) {
+  if (!lock.acquire(options.runId)) {
     out << "cleanroom-reaper: another reaper already watches run " << options.runId << "\n";
     return kClean;
   }
@@ -151,14 +127,66 @@ int runReaper(const ReaperOptions& options, std::ostream& out, std::ostream& err
   std::signal(SIGPIPE, SIG_IGN);
   out << "watching pid " << options.watchPid << " for run " << options.runId << std::endl;
   if (alive && !waitForEnd(options.watchPid, err)) return kLeft;
+  // A process whose fail-safe cleaned up before it ended says so in the
+  // journal ("closed", or the journal removed after a clean sweep).
+  Result<JournalContents> after = Journal::read(journalPath, options.runId);
+  const bool removedSinceStart = journal.ok() && !after.ok() && after.error().isGone();
+  if (alive && (removedSinceStart || (after.ok() && after->closedBy(options.watchPid, watched->id.startTime)))) {
+    logger().info("step=reap run={} pid={} result=closed-cleanly", options.runId, options.watchPid);
+    return kClean;
+  }
   logger().info("step=reap run={} pid={} reason=process-ended", options.runId, options.watchPid);
-  const int code = sweep(options, journalPath, out, err);
-  lock.release(lockPath);
-  return code;
+  ReapOptions reap;
+  reap.journalPath = journalPath.string();
+  reap.backends = options.backends;
+  reap.cleanup.gracePeriod = options.gracePeriod;
+  Result<CleanupReport> report = reapRun(options.runId, reap);
+  if (!report) {
+    err << "cleanroom-reaper: " << report.error().message << "\n";
+    return kBadInput;
+  }
+  out << report->summary() << std::endl;
+  if (!out) err << report->summary() << std::endl;  // the launcher closed our stdout: stderr is the log
+  return report->success ? kClean : kLeft;
+}
+
+Result<CleanupReport> reapRun(const std::string& runId, const ReapOptions& options) {
+  if (Status valid = run::validateId(runId, "run id"); !valid) return valid.error();
+  const fs::path journalPath = options.journalPath.empty() ? Journal::pathFor(runId) : fs::path(options.journalPath);
+  Result<JournalContents> journal = Journal::read(journalPath, runId);
+  if (!journal.ok() && !journal.error().isGone()) return journal.error();
+  auto configured = backendsFromEnvironment(options.backends, runId);
+  if (!configured.ok()) return configured.error();
+  std::vector<std::string> errors;
+  std::vector<std::shared_ptr<Backend>> backends = *configured;
+  if (journal.ok()) {
+    backends = withJournalBackends(std::move(backends), *journal, errors);
+    for (const std::string& problem : journal->problems) {
+      logger().warn("step=reap run={} journal=\"{}\" problem=\"{}\"", runId, journalPath.string(), problem);
+    }
+  }
+  if (backends.empty()) {
+    return Error::permanent("nothing to reap run " + runId + " with: no backend is configured and " +
+                            (journal.ok() ? "its journal names none" : "it has no journal at " + journalPath.string()) +
+                            "; set the backends' variables (e.g. CLEANROOM_AGENTS_URL) or pass --journal");
+  }
+  CleanupEngine engine(options.cleanup);
+  for (auto& backend : backends) engine.addBackend(backend);
+  CleanupReport report = engine.cleanup(Selector::forRun(runId));
+  report.errors.insert(report.errors.end(), errors.begin(), errors.end());
+  report.finalize();
+  if (report.success && !report.dryRun) {
+    // The sweep covered every backend the journal names: nothing is left.
+    std::error_code ignored;
+    fs::remove(journalPath, ignored);
+    fs::remove(journalPath.parent_path(), ignored);  // only when empty
+  }
+  return report;
 }
 
 Result<std::string> reaperExecutable() {
   if (std::optional<std::string> fromEnv = env::get("CLEANROOM_REAPER")) {
+    if (*fromEnv == "off") return Error::permanent("CLEANROOM_REAPER=off: no reaper is started");
     if (::access(fromEnv->c_str(), X_OK) != 0) {
       return Error::permanent("CLEANROOM_REAPER=" + *fromEnv + " is not an executable file: point it at cleanroom-reaper");
     }
@@ -202,8 +230,20 @@ Result<pid_t> launchReaper(const std::string& runId, milliseconds timeout) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // Our environment configures the same backends for it; the run markers
+  // stay out, so nothing mistakes the reaper for one of the run's processes.
+  std::vector<std::string> variables;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const std::string key = text.substr(0, text.find('='));
+    if (key == "CLEANROOM_RUN_ID" || key == "CLEANROOM_PROCESS_RUN_ID" || key == "CLEANROOM_TMUX_SESSION") continue;
+    variables.push_back(text);
+  }
+  std::vector<char*> envp;
+  for (auto& v : variables) envp.push_back(v.data());
+  envp.push_back(nullptr);
   pid_t child = 0;
-  const int rc = ::posix_spawn(&child, executable->c_str(), &actions, &attributes, argv.data(), environ);
+  const int rc = ::posix_spawn(&child, executable->c_str(), &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   ::close(out[1]);

@@ -1,6 +1,8 @@
 #include "cleanroom/engine.h"
 
 #include <gmock/gmock.h>
+#include <condition_variable>
+#include <mutex>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -276,6 +278,33 @@ TEST_F(EngineTest, CleansManyResourcesInParallel) {
   CleanupReport report = engine->cleanup(Selector::forRun(kRun));
   EXPECT_TRUE(report.success);
   EXPECT_EQ(report.totals.cleaned, 40);
+}
+
+TEST_F(EngineTest, ABackendMayAskForMoreConcurrentStopsThanTheOptions) {
+  // Every stop waits until all eight are in flight: only possible when the
+  // engine runs them at once, as the backend asks (the options say 1).
+  engine->options().concurrency = 1;
+  ON_CALL(*backend, stopConcurrency()).WillByDefault(Return(8));
+  std::vector<Resource> resources;
+  for (int i = 0; i < 8; ++i) resources.push_back(makeResource("r" + std::to_string(i), kRun));
+  listTwice(resources);
+  std::mutex mutex;
+  std::condition_variable allIn;
+  int inFlight = 0;
+  int sawAll = 0;
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).Times(8).WillRepeatedly([&](const Resource&, StopMode) {
+    std::unique_lock lock(mutex);
+    ++inFlight;
+    allIn.notify_all();
+    if (allIn.wait_for(lock, std::chrono::seconds(10), [&] { return inFlight == 8; })) ++sawAll;
+    return Status::success();
+  });
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminated()));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_TRUE(report.success) << report.summary();
+  EXPECT_EQ(sawAll, 8);
 }
 
 // Stages and the per-agent teardown record: an agents backend ("tmux") and a

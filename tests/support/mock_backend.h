@@ -24,6 +24,7 @@ class MockBackend : public Backend {
   MOCK_METHOD(CleanupStage, stage, (), (const, override));
   MOCK_METHOD(void, describeTeardown, (const Resource& resource, AgentTeardown& record), (override));
   MOCK_METHOD((std::map<std::string, std::string>), locator, (), (const, override));
+  MOCK_METHOD(int, stopConcurrency, (), (const, override));
 
  private:
   std::string name_;

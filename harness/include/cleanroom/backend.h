@@ -64,6 +64,13 @@ class Backend {
   // (the environment alone configures it).
   virtual std::map<std::string, std::string> locator() const { return {}; }
 
+  // Returns how many stop requests to this backend may run at once at
+  // least; the engine uses the larger of this and CleanupOptions::concurrency
+  // (capped at 256). A backend whose concurrent stops share their expensive
+  // reads (tmux) raises it so that every agent gets its signal at once.
+  // Default 1 (no opinion).
+  virtual int stopConcurrency() const { return 1; }
+
   // Returns when this backend's resources are cleaned; default Agents.
   virtual CleanupStage stage() const { return CleanupStage::Agents; }
 

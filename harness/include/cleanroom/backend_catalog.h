@@ -26,7 +26,11 @@ const std::vector<BackendCatalogEntry>& backendCatalog();
 // whose settings are present (none present → empty list). With names: exactly
 // those; an unknown name or missing/malformed settings is a Permanent error
 // naming the backend or variable and what to set.
-Result<std::vector<std::shared_ptr<Backend>>> backendsFromEnvironment(const std::vector<std::string>& names = {});
+// Backends whose resources carry no owner label (workspace, process) are
+// built as owned by `owner` (empty = this process's run id), so another
+// process (the CLI, a reaper) can clean a given run.
+Result<std::vector<std::shared_ptr<Backend>>> backendsFromEnvironment(const std::vector<std::string>& names = {},
+                                                                      const std::string& owner = "");
 
 // Builds backend `name`, owned by `runId`, from a journal locator
 // (Backend::locator()). A Permanent error names an unknown backend or a

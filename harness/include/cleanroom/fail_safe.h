@@ -47,7 +47,8 @@ struct FailSafeOptions {
   std::vector<int> signals = {SIGINT, SIGTERM, SIGHUP};
 };
 
-// Installs the process's fail-safe, or replaces its options when installed.
+// Installs the process's fail-safe, or replaces its options when installed;
+// after a finished sweep it arms it again.
 // Thread-safe. Throws ConfigError when no engine is given and the
 // environment configures no backend (the message names the variables).
 void installFailSafe(FailSafeOptions options);

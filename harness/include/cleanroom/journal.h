@@ -11,6 +11,7 @@
 //    "id":"cr-R-a1","name":"cr-R-a1","labels":{"cleanroom.run":"R"},"atMs":…}
 //   {"event":"cleaned","runId":"R","backend":"tmux","id":"cr-R-a1","atMs":…}
 //   {"event":"backend","runId":"R","backend":"workspace","locator":{"root":"/w"},"atMs":…}
+//   {"event":"closed","runId":"R","pid":4242,"startTime":8812345,"atMs":…}
 // A "run" line names each process that wrote to the journal (pid + start
 // time, process_tree.h): the proof a reaper needs that the process it
 // watches owns the run. "locator" is how to reach the backend again
@@ -47,7 +48,7 @@ class Backend;
 inline constexpr const char* kJournalDirVariable = "CLEANROOM_JOURNAL_DIR";
 
 struct JournalEntry {
-  std::string event;  // "run", "created", "cleaned" or "backend"
+  std::string event;  // "run", "created", "cleaned", "backend" or "closed"
   std::string runId;
   // created / cleaned:
   std::string backend;
@@ -55,7 +56,7 @@ struct JournalEntry {
   std::string name;                               // created only
   std::map<std::string, std::string> labels;      // created only
   std::map<std::string, std::string> locator;     // created and backend
-  // run:
+  // run and closed:
   pid_t pid = 0;
   unsigned long long startTime = 0;               // /proc/PID/stat field 22
   WallTime at{};
@@ -76,6 +77,9 @@ struct JournalContents {
   std::vector<JournalEntry> owners() const;
   // Returns true when a "run" line names exactly this pid and start time.
   bool ownedBy(pid_t pid, unsigned long long startTime) const;
+  // Returns true when a "closed" line names exactly this pid and start time
+  // and no resource was created after it.
+  bool closedBy(pid_t pid, unsigned long long startTime) const;
   // Resources created and not marked cleaned (by backend and id), as
   // Resources (backend, id, name, labels, runId, createdAt), in creation order.
   std::vector<Resource> outstanding() const;
@@ -108,6 +112,8 @@ class Journal {
   Status recordBackend(const std::string& backend, const std::map<std::string, std::string>& locator);
   // Appends this process's "run" line unless it did already.
   Status recordOwner();
+  // Appends a "closed" line for this process.
+  Status recordClosed();
 
   // Reads a journal. `expectedRunId` (when set) must match the journal's.
   // Errors (Permanent, naming the file and what to do): unreadable, empty,
@@ -142,6 +148,17 @@ Status recordCreated(const Backend& backend, const Resource& resource);
 // and locator), once per backend and locator per process. Errors are logged
 // and returned.
 Status recordBackend(const Backend& backend, const std::string& runId);
+
+// Appends this process's "closed" line to the journal of `runId` when this
+// process wrote to it. Errors are logged and returned.
+Status recordClosed(const std::string& runId);
+
+// Removes the journal of `runId` (and its directory when that is left
+// empty) when this process is its only writer; a later record starts a new
+// file. Call it after a successful sweep of the run on every backend the
+// journal names (resources that finished by themselves are never marked
+// cleaned, so the sweep is the proof, not the journal). Returns whether it did.
+bool removeIfDone(const std::string& runId);
 
 // Marks `resource` cleaned in its run's journal when that journal file
 // exists (a cleanup never creates journals). Errors are logged and returned.

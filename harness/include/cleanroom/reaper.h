@@ -13,9 +13,12 @@
 // included; no polling interval). Then it cleans the run's resources — run
 // scope, every backend configured in its environment plus every backend the
 // journal names (journal.h) — prints the summary, removes the journal when
-// nothing is left, and exits. It never reaps while PID lives, and only one
-// reaper watches a run at a time (a lock file beside the journal): a second
-// one says so and exits 0. A PID that is already gone is reaped at once.
+// nothing is left, and exits. When the process cleaned up itself before it
+// ended (its fail-safe wrote a "closed" line, or removed the journal after
+// a clean sweep), the reaper exits at once without sweeping. It never reaps
+// while PID lives, and only one reaper watches a run at a time: a second
+// one says so and exits 0 (the lock is an abstract Unix socket name: no
+// file, released when the reaper ends). A PID already gone is reaped at once.
 //
 // Exit codes: 0 clean (or another reaper watches), 1 something left or
 // failed (listed), 2 bad input (named): malformed run id, a journal that is
@@ -30,6 +33,8 @@
 #include <vector>
 
 #include "cleanroom/clock.h"
+#include "cleanroom/engine.h"
+#include "cleanroom/report.h"
 #include "cleanroom/result.h"
 
 namespace cleanroom {
@@ -42,6 +47,24 @@ struct ReaperOptions {
   milliseconds gracePeriod{3000};     // before forcing what ignores the graceful stop
 };
 
+struct ReapOptions {
+  std::string journalPath{};            // empty = Journal::pathFor(run id)
+  std::vector<std::string> backends{};  // empty = every configured one (+ the journal's)
+  CleanupOptions cleanup{};             // grace period, retries, dry-run…
+};
+
+// Cleans what run `runId` left, now: its scope on every backend configured
+// in the environment (or named in options.backends) plus every backend its
+// journal names; removes the journal when the cleanup succeeded (not in a
+// dry run). Returns the report
+// (journaled backends that cannot be rebuilt are among its errors; journal
+// lines a crash cut off are only logged), or a Permanent error naming the
+// bad input: a malformed run id, a file that is not a journal or belongs to
+// another run, misconfigured backends, nothing to reap with. Used by
+// cleanroom-reaper and `cleanroom reap RUN_ID`. Blocks for the engine's
+// bounds (engine.h).
+Result<CleanupReport> reapRun(const std::string& runId, const ReapOptions& options = {});
+
 // Does what cleanroom-reaper does (above); returns its exit code. The
 // "watching" line and the summary go to `out`, errors to `err`. Blocks until
 // the watched process ends and the cleanup is done.
@@ -49,7 +72,8 @@ int runReaper(const ReaperOptions& options, std::ostream& out, std::ostream& err
 
 // Returns the cleanroom-reaper executable to start: $CLEANROOM_REAPER, else
 // the one built or installed with this library, else "cleanroom-reaper" from
-// PATH; a Permanent error says to set CLEANROOM_REAPER when none exists.
+// PATH; a Permanent error says to set CLEANROOM_REAPER when none exists, or
+// that CLEANROOM_REAPER=off turned the reaper off.
 Result<std::string> reaperExecutable();
 
 // Starts a reaper watching this process for `runId`, in a session of its
