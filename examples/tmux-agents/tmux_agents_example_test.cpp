@@ -47,6 +47,7 @@
 
 #include "cleanroom/backends/tmux_backend.h"
 #include "cleanroom/backends/workspace_backend.h"
+#include "cleanroom/fail_safe.h"
 #include "cleanroom/fixtures.h"
 #include "cleanroom/process_tree.h"
 #include "cleanroom/run.h"
@@ -205,13 +206,19 @@ class TmuxAgentsExample : public ::testing::Test {
 
     // One engine for the suite: isolation checks see sessions and files in
     // one listing, and cleanup stops the sessions before it touches files.
-    engine_ = std::make_unique<CleanupEngine>();
+    engine_ = std::make_shared<CleanupEngine>();
     engine_->addBackend(tmux_);
     engine_->addBackend(files_);
+    // If the suite is interrupted (Ctrl-C, a CI timeout's SIGTERM) or exits
+    // early, this run's sessions, processes and files are cleaned anyway.
+    cleanroom::installFailSafe({.engine = engine_});
   }
 
   static void TearDownTestSuite() {
     if (tempDir_.empty()) return;
+    // The last sweep (nothing should be left after TearDown); a clean one
+    // also removes the run's journal.
+    (void)cleanroom::runFailSafe("suite teardown", /*endServices=*/false);
     // Whatever survived a failed test: the server and the processes of this
     // run. Remember them before killing the server, reap them after.
     // Agents are recognised by their script's path, unique to this process
@@ -330,7 +337,7 @@ class TmuxAgentsExample : public ::testing::Test {
   static inline std::string suiteToken_;
   static inline std::shared_ptr<TmuxBackend> tmux_;
   static inline std::shared_ptr<WorkspaceBackend> files_;
-  static inline std::unique_ptr<CleanupEngine> engine_;
+  static inline std::shared_ptr<CleanupEngine> engine_;
 };
 
 TEST_F(TmuxAgentsExample, SeveralAgentsAreStoppedByTearDown) {

@@ -312,6 +312,7 @@ Inventory listBackends(const CleanupEngine& engine, const Selector& selector,
       if (r.backend.empty()) r.backend = name;
       if (!selector.matches(r, now)) continue;
       inventory.resources.push_back(std::move(r));
+      inventory.listedBy.push_back(backends[i]);
       ++matching;
     }
     logger().debug("step=select backend={} selector=\"{}\" matching={}", name, selector.describe(), matching);
@@ -330,10 +331,11 @@ std::vector<std::shared_ptr<Backend>> backendsOfStage(const CleanupEngine& engin
 std::vector<Work> workFor(const CleanupEngine& engine, const Inventory& found) {
   const WallTime now = engine.clock().wallNow();
   std::vector<Work> work;
-  for (const auto& r : found.resources) {
+  for (std::size_t i = 0; i < found.resources.size(); ++i) {
+    const Resource& r = found.resources[i];
     Work w;
     w.resource = r;
-    w.backend = engine.backend(r.backend).get();
+    w.backend = i < found.listedBy.size() ? found.listedBy[i].get() : engine.backend(r.backend).get();
     w.report = reportFor(r, now);
     if (w.backend == nullptr) {
       w.report.errors.push_back("no backend named '" + r.backend + "' is configured");

@@ -163,7 +163,7 @@ bool failSafeArmed() {
   return s.installed && !s.started;
 }
 
-std::optional<CleanupReport> runFailSafe(const std::string& trigger) {
+std::optional<CleanupReport> runFailSafe(const std::string& trigger, bool endServices) {
   FailSafeState& s = state();
   FailSafeOptions options;
   {
@@ -193,6 +193,7 @@ std::optional<CleanupReport> runFailSafe(const std::string& trigger) {
                "step=fail-safe trigger={} found={} cleaned={} remaining={} ms={}", trigger, report.totals.found,
                report.totals.cleaned, report.totals.remaining, report.elapsed.count());
   if (!report.success) logger().warn("{}", report.summary());
+  if (endServices && journal) (void)journal::endServices(*journal, options.engine->options().gracePeriod);
   if (report.success && !runId.empty()) {
     (void)journal::recordClosed(runId);  // a reaper watching us stands down
     (void)journal::removeIfDone(runId);

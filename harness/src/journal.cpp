@@ -1,6 +1,7 @@
 #include "cleanroom/journal.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,7 +47,7 @@ std::optional<T> field(const nlohmann::json& line, const char* key) {
 
 nlohmann::json JournalEntry::toJson() const {
   nlohmann::json line = {{"event", event}, {"runId", runId}};
-  if (event == "run" || event == "closed") {
+  if (event == "run" || event == "closed" || event == "service") {
     line["pid"] = pid;
     line["startTime"] = startTime;
   } else {
@@ -57,6 +58,7 @@ nlohmann::json JournalEntry::toJson() const {
     line["name"] = name;
     line["labels"] = labels;
   }
+  if (event == "service") line["name"] = name;
   if (event == "created" || event == "backend") line["locator"] = locator;
   if (event == "backend") line.erase("id");
   line["atMs"] = epochMs(at);
@@ -69,14 +71,15 @@ Result<JournalEntry> JournalEntry::fromJson(const nlohmann::json& line) {
   auto event = field<std::string>(line, "event");
   auto runId = field<std::string>(line, "runId");
   if (!event || (*event != "run" && *event != "created" && *event != "cleaned" && *event != "backend" &&
-                 *event != "closed")) {
-    return Error::permanent("no \"event\" of run, created, cleaned, backend or closed");
+                 *event != "closed" && *event != "service")) {
+    return Error::permanent("no \"event\" of run, created, cleaned, backend, closed or service");
   }
   if (!runId || runId->empty()) return Error::permanent("no \"runId\"");
   entry.event = *event;
   entry.runId = *runId;
   entry.at = fromEpochMs(field<long long>(line, "atMs").value_or(0));
-  if (entry.event == "run" || entry.event == "closed") {
+  if (entry.event == "run" || entry.event == "closed" || entry.event == "service") {
+    entry.name = field<std::string>(line, "name").value_or("");
     auto pid = field<long long>(line, "pid");
     auto start = field<unsigned long long>(line, "startTime");
     if (!pid || *pid <= 0 || !start) {
@@ -113,6 +116,14 @@ std::vector<JournalEntry> JournalContents::owners() const {
   std::vector<JournalEntry> out;
   for (const auto& e : entries) {
     if (e.event == "run") out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<JournalEntry> JournalContents::services() const {
+  std::vector<JournalEntry> out;
+  for (const auto& e : entries) {
+    if (e.event == "service") out.push_back(e);
   }
   return out;
 }
@@ -225,6 +236,17 @@ Status Journal::append(const JournalEntry& entry) {
   if (Status written = appendLocked(entry.toJson().dump()); !written) return written;
   if (entry.event == "run") ownerWritten_ = true;
   return Status::success();
+}
+
+Status Journal::recordService(pid_t pid, unsigned long long startTime, const std::string& name) {
+  JournalEntry service;
+  service.event = "service";
+  service.runId = runId_;
+  service.pid = pid;
+  service.startTime = startTime;
+  service.name = name;
+  service.at = Clock::system().wallNow();
+  return append(service);
 }
 
 Status Journal::recordClosed() {
@@ -390,6 +412,32 @@ Status recordClosed(const std::string& runId) {
   Status written = journal->recordClosed();
   if (!written) logger().warn("step=journal run={} result=error error=\"{}\"", runId, written.error().message);
   return written;
+}
+
+Status recordService(const std::string& runId, pid_t pid, const std::string& name) {
+  Result<ProcessIdentity> identity = identityOf(pid);
+  if (!identity) return identity.error();
+  Status written = journalOf(runId, true)->recordService(pid, identity->startTime, name);
+  if (!written) logger().warn("step=journal service={} result=error error=\"{}\"", name, written.error().message);
+  return written;
+}
+
+std::vector<std::string> endServices(const JournalContents& journal, milliseconds grace) {
+  std::vector<ProcessIdentity> running;
+  std::vector<std::string> ended;
+  for (const JournalEntry& service : journal.services()) {
+    const ProcessIdentity id{service.pid, service.startTime};
+    if (!isAlive(id)) continue;
+    if (signalProcess(id, SIGTERM).ok()) {
+      running.push_back(id);
+      ended.push_back(std::to_string(service.pid) + " " + service.name);
+    }
+  }
+  for (const ProcessIdentity& stubborn : awaitExit(running, grace)) (void)signalProcess(stubborn, SIGKILL);
+  (void)awaitExit(running, grace);
+  reapZombieChildren(running);
+  for (const std::string& service : ended) logger().info("step=end-service service=\"{}\"", service);
+  return ended;
 }
 
 bool removeIfDone(const std::string& runId) {

@@ -175,6 +175,11 @@ Result<CleanupReport> reapRun(const std::string& runId, const ReapOptions& optio
   CleanupReport report = engine.cleanup(Selector::forRun(runId));
   report.errors.insert(report.errors.end(), errors.begin(), errors.end());
   report.finalize();
+  if (!report.dryRun && journal.ok()) {
+    // The servers the run started for its tests (a mock), after their
+    // resources are gone.
+    (void)journal::endServices(*journal, options.cleanup.gracePeriod);
+  }
   if (report.success && !report.dryRun) {
     // The sweep covered every backend the journal names: nothing is left.
     std::error_code ignored;

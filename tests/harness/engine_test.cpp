@@ -307,6 +307,26 @@ TEST_F(EngineTest, ABackendMayAskForMoreConcurrentStopsThanTheOptions) {
   EXPECT_EQ(sawAll, 8);
 }
 
+TEST_F(EngineTest, EachResourceIsStoppedByTheBackendThatListedIt) {
+  // Two backends of one name (two tmux servers): names do not say which.
+  auto second = std::make_shared<NiceMock<MockBackend>>("fake");
+  ON_CALL(*second, canAwait()).WillByDefault(Return(false));
+  engine->addBackend(second);
+  listTwice({makeResource("on-first", kRun)});
+  EXPECT_CALL(*second, list(_))
+      .WillOnce(Return(std::vector<Resource>{makeResource("on-second", kRun)}))
+      .WillRepeatedly(Return(std::vector<Resource>{}));
+  EXPECT_CALL(*backend, requestStop(Field(&Resource::id, "on-first"), _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*second, requestStop(Field(&Resource::id, "on-second"), _)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminated()));
+  EXPECT_CALL(*second, probe(_)).WillRepeatedly(Return(terminated()));
+
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+
+  EXPECT_TRUE(report.success) << report.summary();
+  EXPECT_EQ(report.totals.cleaned, 2);
+}
+
 // Stages and the per-agent teardown record: an agents backend ("tmux") and a
 // files backend ("files") whose resources belong to agents by label.
 class EngineStagesTest : public EngineTest {

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cleanroom/journal.h"
 #include "cleanroom/run.h"
 #include "cleanroom/trace.h"
 
@@ -329,6 +330,7 @@ Result<Resource> ProcessBackend::launch(const std::vector<std::string>& argv, co
                  tracked->cgroup.value_or("none"));
   Resource result = r;
   tracked_[r.id] = std::move(tracked);
+  (void)journal::recordCreated(*this, result);  // the reaper finds it by its launch marker
   return result;
 }
 

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cleanroom/env.h"
+#include "cleanroom/journal.h"
 #include "cleanroom/run.h"
 #include "cleanroom/trace.h"
 #include "cleanroom/wait.h"
@@ -739,7 +740,15 @@ Result<Resource> TmuxBackend::createSession(const TmuxSessionSpec& spec) {
   Resource r = sessionResource(name, before);
   r.runId = runId;
   r.labels[kRunLabel] = runId;
+  (void)journal::recordCreated(*this, r);
   return r;
+}
+
+std::map<std::string, std::string> TmuxBackend::locator() const {
+  return {{"binary", config_.binary},
+          {"socketPath", config_.socketPath},
+          {"socketName", config_.socketName},
+          {"sessionPrefix", config_.sessionPrefix}};
 }
 
 }  // namespace cleanroom

@@ -58,6 +58,9 @@ struct CleanupOptions {
 // What a listing found across backends.
 struct Inventory {
   std::vector<Resource> resources;
+  // The backend that listed each resource (parallel to `resources`): two
+  // backends may share a name (two tmux servers), so names do not say.
+  std::vector<std::shared_ptr<Backend>> listedBy;
   std::vector<std::string> errors;  // "http: list failed after 5 attempts: …"
   bool ok() const { return errors.empty(); }
 };

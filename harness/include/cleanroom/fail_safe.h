@@ -57,8 +57,11 @@ void installFailSafe(FailSafeOptions options);
 bool failSafeArmed();
 
 // Runs the sweep now unless it has run (or nothing is installed); `trigger`
-// names why in the trace. Returns its report, or nullopt when it did not
-// run. Blocks for as long as the cleanup takes (its engine's bounds).
-std::optional<CleanupReport> runFailSafe(const std::string& trigger);
+// names why in the trace. With `endServices`, then ends the services the
+// run's journal names (mock servers the process started, journal.h): what
+// an exit or a signal needs, not an Environment's TearDown (it stops its own
+// mock). Returns the report, or nullopt when it did not run. Blocks for as
+// long as the cleanup takes (its engine's bounds).
+std::optional<CleanupReport> runFailSafe(const std::string& trigger, bool endServices = true);
 
 }  // namespace cleanroom

@@ -12,6 +12,7 @@
 //   {"event":"cleaned","runId":"R","backend":"tmux","id":"cr-R-a1","atMs":…}
 //   {"event":"backend","runId":"R","backend":"workspace","locator":{"root":"/w"},"atMs":…}
 //   {"event":"closed","runId":"R","pid":4242,"startTime":8812345,"atMs":…}
+//   {"event":"service","runId":"R","pid":4250,"startTime":8812399,"name":"cleanroom-mock-agents","atMs":…}
 // A "run" line names each process that wrote to the journal (pid + start
 // time, process_tree.h): the proof a reaper needs that the process it
 // watches owns the run. "locator" is how to reach the backend again
@@ -48,15 +49,15 @@ class Backend;
 inline constexpr const char* kJournalDirVariable = "CLEANROOM_JOURNAL_DIR";
 
 struct JournalEntry {
-  std::string event;  // "run", "created", "cleaned", "backend" or "closed"
+  std::string event;  // "run", "created", "cleaned", "backend", "closed" or "service"
   std::string runId;
   // created / cleaned:
   std::string backend;
   std::string id;
-  std::string name;                               // created only
+  std::string name;                               // created and service
   std::map<std::string, std::string> labels;      // created only
   std::map<std::string, std::string> locator;     // created and backend
-  // run and closed:
+  // run, closed and service:
   pid_t pid = 0;
   unsigned long long startTime = 0;               // /proc/PID/stat field 22
   WallTime at{};
@@ -77,6 +78,8 @@ struct JournalContents {
   std::vector<JournalEntry> owners() const;
   // Returns true when a "run" line names exactly this pid and start time.
   bool ownedBy(pid_t pid, unsigned long long startTime) const;
+  // The "service" lines: processes started to serve the run's tests.
+  std::vector<JournalEntry> services() const;
   // Returns true when a "closed" line names exactly this pid and start time
   // and no resource was created after it.
   bool closedBy(pid_t pid, unsigned long long startTime) const;
@@ -114,6 +117,8 @@ class Journal {
   Status recordOwner();
   // Appends a "closed" line for this process.
   Status recordClosed();
+  // Appends a "service" line.
+  Status recordService(pid_t pid, unsigned long long startTime, const std::string& name);
 
   // Reads a journal. `expectedRunId` (when set) must match the journal's.
   // Errors (Permanent, naming the file and what to do): unreadable, empty,
@@ -152,6 +157,16 @@ Status recordBackend(const Backend& backend, const std::string& runId);
 // Appends this process's "closed" line to the journal of `runId` when this
 // process wrote to it. Errors are logged and returned.
 Status recordClosed(const std::string& runId);
+
+// Records that process `pid` (named `name`, e.g. "cleanroom-mock-agents")
+// serves the tests of `runId`, so that a reaper ends it after the sweep. A
+// Gone error when there is no such process.
+Status recordService(const std::string& runId, pid_t pid, const std::string& name);
+
+// Ends the journal's services that are still running (same pid and start
+// time): SIGTERM, SIGKILL after `grace`, reaping those that are our
+// children. Returns "PID NAME" of each one ended. Blocks at most 2 × grace.
+std::vector<std::string> endServices(const JournalContents& journal, milliseconds grace);
 
 // Removes the journal of `runId` (and its directory when that is left
 // empty) when this process is its only writer; a later record starts a new

@@ -55,8 +55,9 @@ struct ReapOptions {
 
 // Cleans what run `runId` left, now: its scope on every backend configured
 // in the environment (or named in options.backends) plus every backend its
-// journal names; removes the journal when the cleanup succeeded (not in a
-// dry run). Returns the report
+// journal names; then ends the services the journal names (mock servers
+// the run started); removes the journal when the cleanup succeeded (not in
+// a dry run). Returns the report
 // (journaled backends that cannot be rebuilt are among its errors; journal
 // lines a crash cut off are only logged), or a Permanent error naming the
 // bad input: a malformed run id, a file that is not a journal or belongs to

@@ -93,7 +93,8 @@ class ProcessBackend : public Backend {
   Result<ResourceStatus> probe(const Resource& resource) override;
 
   // Starts argv (argv[0] a path, or a name looked up in PATH) as described
-  // above and returns its resource. Blocks until exec has succeeded or
+  // above, records it in the run's journal (journal.h) and returns its
+  // resource. Blocks until exec has succeeded or
   // failed (microseconds to milliseconds). A Permanent error names the
   // program and why it could not be started.
   Result<Resource> launch(const std::vector<std::string>& argv, const LaunchOptions& options = {});

@@ -188,6 +188,9 @@ class TmuxBackend : public Backend {
   // 256: concurrent stops share one pane listing and /proc scan, so every
   // session of a cleanup is stopped in one wave.
   int stopConcurrency() const override { return 256; }
+  // {"binary", "socketPath", "socketName", "sessionPrefix"}: the server a
+  // reaper must ask (journal.h).
+  std::map<std::string, std::string> locator() const override;
   // True: awaitFinished blocks on the recorded processes' exits.
   bool canAwait() const override { return true; }
   // Blocks until the session is finished (tmux no longer has it and no
@@ -202,9 +205,10 @@ class TmuxBackend : public Backend {
   Result<ResourceStatus> awaitFinished(const Resource& resource, milliseconds timeout) override;
 
   // Starts `new-session -d -s <name> -e CLEANROOM_RUN_ID=<run> -e
-  // CLEANROOM_TMUX_SESSION=<name> [-e K=V…] [-c DIR] [command]` and returns
-  // the session. Permanent error for a bad suffix or run id, or a duplicate.
-  // One attempt; blocks for at most one tmux call.
+  // CLEANROOM_TMUX_SESSION=<name> [-e K=V…] [-c DIR] [command]`, records it
+  // in the run's journal (journal.h) and returns the session. Permanent
+  // error for a bad suffix or run id, or a duplicate. One attempt; blocks
+  // for at most one tmux call.
   Result<Resource> createSession(const TmuxSessionSpec& spec);
 
   // Returns the pid of every pane of session `name` (exact match); Gone when

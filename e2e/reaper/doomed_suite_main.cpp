@@ -1,0 +1,62 @@
+// A gtest program that is killed on purpose by reaper_e2e_test.cpp: with the
+// MockAgentsEnvironment and LocalAgentsEnvironment (fail-safe and reaper
+// armed, as any suite has them), its one test starts everything cleanroom
+// can clean — agents behind the REST mock (real processes), tmux sessions
+// (one with a process that escaped with setsid), a launched process, and an
+// agent's prompt file and log — prints "holding <tmux socket> <workspace>"
+// and waits to be killed.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <gtest/gtest.h>
+
+#include "cleanroom/fixtures.h"
+
+namespace {
+
+cleanroom::gtest::MockAgentsEnvironment* agentsEnvironment = nullptr;
+cleanroom::gtest::LocalAgentsEnvironment* localEnvironment = nullptr;
+
+TEST(Doomed, HoldsEverythingUntilKilled) {
+  for (int i = 0; i < 2; ++i) {
+    cleanroom::AgentSpec spec;
+    spec.behavior = {{"realProcess", true}, {"exitDelayMs", 200}};
+    auto agent = agentsEnvironment->agents()->createAgent(spec);
+    ASSERT_TRUE(agent.ok()) << agent.error().describe();
+  }
+  auto& tmux = *localEnvironment->tmux();
+  cleanroom::TmuxSessionSpec plain;
+  plain.suffix = "a1";
+  plain.command = "sleep 600";
+  ASSERT_TRUE(tmux.createSession(plain).ok());
+  cleanroom::TmuxSessionSpec escaping;
+  escaping.suffix = "a2";
+  escaping.command = "(trap '' TERM HUP; exec setsid sleep 600) & sleep 600";
+  ASSERT_TRUE(tmux.createSession(escaping).ok());
+  cleanroom::LaunchOptions quiet;
+  quiet.outputPath = "/dev/null";
+  ASSERT_TRUE(localEnvironment->processes()->launch({"/bin/sleep", "600"}, quiet).ok());
+  const std::filesystem::path workspace = localEnvironment->workspacePath();
+  std::filesystem::create_directories(workspace / "logs");
+  std::ofstream(workspace / "agent_prompt_a1.txt") << "do the task\n";
+  std::ofstream(workspace / "logs" / "a1_stream.jsonl") << "{\"event\":\"start\"}\n";
+
+  std::cout << "holding " << localEnvironment->socketPath() << " " << workspace.string() << std::endl;
+  for (;;) ::pause();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  cleanroom::gtest::MockAgentsOptions agents;
+  agents.binary = CLEANROOM_MOCK_AGENTS_PATH;
+  agentsEnvironment = new cleanroom::gtest::MockAgentsEnvironment(agents);
+  localEnvironment = new cleanroom::gtest::LocalAgentsEnvironment();
+  ::testing::AddGlobalTestEnvironment(agentsEnvironment);
+  ::testing::AddGlobalTestEnvironment(localEnvironment);
+  return RUN_ALL_TESTS();
+}
