@@ -30,14 +30,27 @@ Status validateId(std::string_view id, std::string_view source) {
   return Status::success();
 }
 
+std::string idFromEnvironment() {
+  const char* fromEnv = std::getenv("CLEANROOM_RUN_ID");
+  if (fromEnv == nullptr || *fromEnv == '\0') return generateId();
+  Status valid = validateId(fromEnv, "CLEANROOM_RUN_ID");
+  if (!valid.ok()) throw ConfigError(valid.error().message);
+  std::string id = fromEnv;
+  // gtest shards share their environment: each gets a run of its own.
+  const char* shard = std::getenv("GTEST_SHARD_INDEX");
+  const char* total = std::getenv("GTEST_TOTAL_SHARDS");
+  const bool sharded = shard != nullptr && total != nullptr && std::string(total) != "1" && std::string(total) != "0" &&
+                       *shard != '\0' && std::string(shard).find_first_not_of("0123456789") == std::string::npos;
+  if (!sharded) return id;
+  id += std::string("_s") + shard;
+  if (Status shardValid = validateId(id, "CLEANROOM_RUN_ID plus the gtest shard suffix"); !shardValid.ok()) {
+    throw ConfigError(shardValid.error().message + " (shorten CLEANROOM_RUN_ID)");
+  }
+  return id;
+}
+
 const std::string& id() {
-  static const std::string value = [] {
-    const char* fromEnv = std::getenv("CLEANROOM_RUN_ID");
-    if (fromEnv == nullptr || *fromEnv == '\0') return generateId();
-    Status valid = validateId(fromEnv, "CLEANROOM_RUN_ID");
-    if (!valid.ok()) throw ConfigError(valid.error().message);
-    return std::string(fromEnv);
-  }();
+  static const std::string value = idFromEnvironment();
   return value;
 }
 

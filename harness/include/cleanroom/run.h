@@ -13,10 +13,16 @@
 
 namespace cleanroom::run {
 
-// Returns this process's run id: CLEANROOM_RUN_ID when set, else an id
-// generated on first call. Throws ConfigError naming CLEANROOM_RUN_ID when
-// the variable is set but malformed.
+// Returns this process's run id, idFromEnvironment() on first call.
 const std::string& id();
+
+// Returns the run id the environment gives: CLEANROOM_RUN_ID when set —
+// with "_s<index>" appended under gtest sharding (GTEST_SHARD_INDEX with
+// GTEST_TOTAL_SHARDS > 1), since shards share their environment and must
+// not clean each other's resources — else a fresh generated id. Throws
+// ConfigError naming CLEANROOM_RUN_ID when it is malformed (or too long for
+// the suffix).
+std::string idFromEnvironment();
 
 // Returns a fresh random id: 12 lowercase hex characters.
 std::string generateId();
