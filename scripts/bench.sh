@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 "${CLEANROOM_BUILD_DIR:-build}/e2e/bench/cleanroom_bench" "$@"
+# When a test process dies (kill -> last resource gone; journaling cost).
+if [ $# -eq 0 ]; then "${CLEANROOM_BUILD_DIR:-build}/e2e/bench/cleanroom_reaper_bench"; fi
