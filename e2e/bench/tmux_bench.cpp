@@ -27,6 +27,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -83,6 +84,8 @@ class PrivateTmux {
     dir_ = pattern;
     config_.binary = std::move(binary);
     config_.socketPath = dir_ + "/sock";
+    // The sessions' journal lives (and goes) with the private directory.
+    ::setenv("CLEANROOM_JOURNAL_DIR", (dir_ + "/journals").c_str(), 1);
   }
   ~PrivateTmux() {
     endServer();
