@@ -470,6 +470,15 @@ TEST_P(TmuxBackendTest, AwaitFinishedReturnsWhenThePaneProcessExits) {
 
 TEST_P(TmuxBackendTest, AwaitFinishedTimesOutWhileThePaneIgnoresSigterm) {
   Resource session = createSession("stubborn", "trap '' TERM HUP; sleep 600 & wait $!");
+  // The shell ignores SIGTERM once its trap ran, i.e. once its `sleep` child exists.
+  Result<ProcessIdentity> pane = identityOf(panePid(session.name));
+  ASSERT_TRUE(pane.ok());
+  ASSERT_TRUE(eventually([&] {
+    for (const ProcessInfo& p : descendantsOf(*pane)) {
+      if (p.command == "sleep 600") return true;
+    }
+    return false;
+  })) << "the pane's trap did not run";
   ASSERT_TRUE(backend_->requestStop(session, StopMode::Graceful).ok());
 
   Result<ResourceStatus> status = backend_->awaitFinished(session, 50ms);
