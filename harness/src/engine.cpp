@@ -97,7 +97,7 @@ class CleanupRun {
                               [&] { return w.backend->requestStop(w.resource, mode); }, &stats);
     const bool gone = !status.ok() && status.error().isGone();
     record(w, {mode == StopMode::Graceful ? "stop" : "force", stats.attempts, stats.elapsed, status.ok() || gone,
-               status.ok() ? toString(mode) : (gone ? "gone" : status.error().describe())});
+               status.ok() ? toString(mode) : (gone ? "gone" : status.error().describe()), stats.failures});
     logger().debug("step={} ref={} mode={} result={} attempts={} ms={}", mode == StopMode::Graceful ? "stop" : "force",
                    w.resource.ref(), toString(mode), status.ok() ? "ok" : toString(status.error().kind),
                    stats.attempts, stats.elapsed.count());
@@ -130,6 +130,7 @@ class CleanupRun {
     int requests = 0;
     ResourceStatus last{ResourceState::Unknown, w.resource.status};
     std::string error;
+    std::vector<std::string> failures;
     auto observe = [&](const Result<ResourceStatus>& r) -> bool {
       ++requests;
       if (r.ok()) {
@@ -143,6 +144,9 @@ class CleanupRun {
       if (!r.error().isRetryable()) {
         error = r.error().describe();
         return true;  // stop waiting: a permanent error will not go away
+      }
+      if (failures.size() < RetryStats::kMaxRecordedFailures) {
+        failures.push_back("poll " + std::to_string(requests) + ": " + r.error().describe());
       }
       return false;
     };
@@ -165,7 +169,8 @@ class CleanupRun {
     }
     const auto ms = millisBetween(start, clock_.now());
     const bool finished = error.empty() && isFinished(last.state);
-    record(w, {phase, requests, ms, finished, "status=" + (last.status.empty() ? toString(last.state) : last.status)});
+    record(w, {phase, requests, ms, finished, "status=" + (last.status.empty() ? toString(last.state) : last.status),
+               std::move(failures)});
     logger().debug("step={} ref={} result={} status={} requests={} ms={}", phase, w.resource.ref(),
                    finished ? "finished" : (error.empty() ? "timeout" : "error"), last.status, requests, ms.count());
     w.report.finalState = last.state;
@@ -290,9 +295,10 @@ namespace {
 Inventory listBackends(const CleanupEngine& engine, const Selector& selector,
                        const std::vector<std::shared_ptr<Backend>>& backends) {
     std::vector<Result<std::vector<Resource>>> results(backends.size(), Error::permanent("not listed"));
+  std::vector<RetryStats> listStats(backends.size());
   forEachParallel(backends.size(), static_cast<int>(backends.size()), [&](std::size_t i) {
     auto& backend = *backends[i];
-    RetryStats stats;
+    RetryStats& stats = listStats[i];
     results[i] = retryResult<std::vector<Resource>>(engine.options().retry, engine.clock(), "list " + backend.name(),
                                                     [&] { return backend.list(selector); }, &stats);
     logger().debug("step=list backend={} result={} listed={} attempts={} ms={}", backend.name(),
@@ -307,6 +313,7 @@ Inventory listBackends(const CleanupEngine& engine, const Selector& selector,
       inventory.errors.push_back(name + ": list failed: " + results[i].error().describe());
       continue;
     }
+    for (const auto& failure : listStats[i].failures) inventory.retried.push_back(name + ": list " + failure);
     std::size_t matching = 0;
     for (auto r : results[i].value()) {
       if (r.backend.empty()) r.backend = name;
@@ -369,7 +376,7 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
     work = workFor(*this, found);
     for (auto& w : work) {
       w.report.skipped = true;
-      w.report.actions.push_back({"plan", 0, milliseconds(0), true, "would stop (graceful, then force)"});
+      w.report.actions.push_back({"plan", 0, milliseconds(0), true, "would stop (graceful, then force)", {}});
       logger().info("step=plan ref={} status={} action=would-stop", w.resource.ref(), w.resource.status);
     }
   }
@@ -381,6 +388,7 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
     if (stageBackends.empty()) continue;
     Inventory found = listBackends(*this, scope, stageBackends);
     report.errors.insert(report.errors.end(), found.errors.begin(), found.errors.end());
+    report.retried.insert(report.retried.end(), found.retried.begin(), found.retried.end());
     foundAny = foundAny || !found.resources.empty();
     logger().debug("step=stage stage={} backends={} found={}", toString(stage), stageBackends.size(),
                    found.resources.size());
@@ -393,6 +401,7 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
   if (!options_.dryRun && foundAny) {
     Inventory after = list(scope);
     for (const auto& e : after.errors) report.errors.push_back("verify: " + e);
+    for (const auto& r : after.retried) report.retried.push_back("verify: " + r);
     newcomers = verify(after, work, clock_.wallNow());
   }
   if (!options_.dryRun) report.agents = teardownsOf(work, options_.zombiesAreCritical);

@@ -29,7 +29,7 @@ namespace {
 
 nlohmann::json actionJson(const ActionRecord& a) {
   return {{"name", a.name}, {"attempts", a.attempts}, {"durationMs", a.duration.count()},
-          {"ok", a.ok}, {"detail", a.detail}};
+          {"ok", a.ok}, {"detail", a.detail}, {"failures", a.failures}};
 }
 
 nlohmann::json resourceJson(const ResourceReport& r) {
@@ -75,8 +75,17 @@ nlohmann::json CleanupReport::toJson() const {
             {"skipped", totals.skipped},
             {"attempts", totals.attempts}}},
           {"errors", errors},
+          {"retried", retried},
           {"resources", list},
           {"agents", agentList}};
+}
+
+int CleanupReport::failedAttempts() const {
+  std::size_t count = retried.size();
+  for (const auto& r : resources) {
+    for (const auto& a : r.actions) count += a.failures.size();
+  }
+  return static_cast<int>(count);
 }
 
 std::string CleanupReport::summary() const {
@@ -85,6 +94,7 @@ std::string CleanupReport::summary() const {
       << totals.found << " found, " << totals.cleaned << " cleaned, " << totals.remaining << " remaining, "
       << totals.failed << " failed, " << totals.forced << " forced in " << formatDuration(elapsed)
       << (success ? " — ok" : " — NOT CLEAN");
+  if (const int overcome = failedAttempts(); overcome > 0) out << " (" << overcome << " failed attempts, see the report)";
   for (const auto& e : errors) out << "\n  error: " << e;
   for (const auto& r : resources) {
     if (r.cleaned && r.errors.empty()) continue;

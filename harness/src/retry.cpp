@@ -55,6 +55,9 @@ Status retryCall(const RetryPolicy& policy, Clock& clock, const std::string& wha
       return outcome;
     }
     const Error& error = outcome.error();
+    if (counts.failures.size() < RetryStats::kMaxRecordedFailures) {
+      counts.failures.push_back("attempt " + std::to_string(n) + ": " + error.describe());
+    }
     logger().debug("step=attempt what=\"{}\" attempt={}/{} result={} ms={} error=\"{}\"", what, n, maxAttempts,
                    toString(error.kind), ms, error.message);
     if (!error.isRetryable()) return outcome;

@@ -136,6 +136,35 @@ TEST_F(EngineTest, RetriesTransientStopFailuresAndCountsAttempts) {
   EXPECT_EQ(report.resources[0].attempts, 4);  // 3 stops + 1 probe
 }
 
+TEST_F(EngineTest, FailuresARetryOvercameAreStillNamedInTheReport) {
+  EXPECT_CALL(*backend, list(_))
+      .WillOnce(Return(Error::retryable("list answered 429")))
+      .WillOnce(Return(std::vector<Resource>{makeResource("a", kRun)}))
+      .WillRepeatedly(Return(std::vector<Resource>{}));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful))
+      .WillOnce(Return(Error::retryable("stop answered 503")))
+      .WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_))
+      .WillOnce(Return(Error::retryable("connection dropped")))
+      .WillOnce(Return(terminated()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success) << report.summary();
+  ASSERT_EQ(report.retried.size(), 1u);
+  EXPECT_THAT(report.retried[0], ::testing::HasSubstr("fake: list attempt 1"));
+  EXPECT_THAT(report.retried[0], ::testing::HasSubstr("429"));
+  const auto& actions = report.resources.at(0).actions;
+  ASSERT_GE(actions.size(), 2u);
+  ASSERT_EQ(actions[0].failures.size(), 1u);
+  EXPECT_THAT(actions[0].failures[0], ::testing::HasSubstr("503"));
+  ASSERT_EQ(actions[1].failures.size(), 1u);
+  EXPECT_THAT(actions[1].failures[0], ::testing::HasSubstr("connection dropped"));
+  EXPECT_EQ(report.failedAttempts(), 3);
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("3 failed attempts"));
+  const auto json = report.toJson();
+  EXPECT_EQ(json["retried"].size(), 1u);
+  EXPECT_EQ(json["resources"][0]["actions"][0]["failures"].size(), 1u);
+}
+
 TEST_F(EngineTest, ContinueAndReportCollectsEveryFailure) {
   engine->options().concurrency = 1;
   listTwice({makeResource("bad", kRun), makeResource("good", kRun)}, {makeResource("bad", kRun)});

@@ -80,7 +80,7 @@ TEST(CleanupReportTest, JsonCarriesEveryField) {
   CleanupReport report;
   report.runId = "abc";
   ResourceReport r = cleaned("a");
-  r.actions.push_back({"stop", 1, milliseconds(3), true, "graceful"});
+  r.actions.push_back({"stop", 1, milliseconds(3), true, "graceful", {}});
   r.age = milliseconds(1500);
   report.resources = {r};
   report.elapsed = milliseconds(12);

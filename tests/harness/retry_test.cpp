@@ -1,5 +1,6 @@
 #include "cleanroom/retry.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "fakes.h"
@@ -59,6 +60,22 @@ TEST(RetryCallTest, RetriesRetryableErrorsUntilSuccess) {
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(stats.attempts, 3);
   EXPECT_EQ(stats.elapsed, milliseconds(20 + 40));
+  ASSERT_EQ(stats.failures.size(), 2u);
+  EXPECT_THAT(stats.failures[0], ::testing::HasSubstr("attempt 1"));
+  EXPECT_THAT(stats.failures[1], ::testing::HasSubstr("attempt 2"));
+  EXPECT_THAT(stats.failures[1], ::testing::HasSubstr("503"));
+}
+
+TEST(RetryCallTest, RecordsOnlyTheFirstFailuresOfALongRun) {
+  ManualClock clock;
+  RetryPolicy policy = noJitter();
+  policy.maxAttempts = 20;
+  policy.deadline = std::chrono::hours(1);
+  RetryStats stats;
+  Status s = retryCall(policy, clock, "stop x", [&]() -> Status { return Error::retryable("503"); }, &stats);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(stats.attempts, 20);
+  EXPECT_EQ(stats.failures.size(), RetryStats::kMaxRecordedFailures);
 }
 
 TEST(RetryCallTest, PermanentAndGoneErrorsAreNotRetried) {

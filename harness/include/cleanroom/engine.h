@@ -62,6 +62,8 @@ struct Inventory {
   // backends may share a name (two tmux servers), so names do not say.
   std::vector<std::shared_ptr<Backend>> listedBy;
   std::vector<std::string> errors;  // "http: list failed after 5 attempts: …"
+  // Failed list attempts a retry overcame: "http: list attempt 1: …".
+  std::vector<std::string> retried;
   bool ok() const { return errors.empty(); }
 };
 

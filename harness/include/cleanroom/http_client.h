@@ -3,8 +3,8 @@
 // One request, one timeout, the answer or an expected failure as a value:
 // connection failures and timeouts are Retryable errors naming the URL; an
 // HTTP answer of any status is a response (map statuses with httpError()).
-// The TCP implementation sits on cpp-httplib; a Unix-socket one (Docker) can
-// implement the same interface. Implementations are safe to use from several
+// The TCP implementation sits on cpp-httplib; the Unix-socket one (Docker)
+// on Boost.Beast. Implementations are safe to use from several
 // threads at once.
 #pragma once
 
@@ -50,6 +50,14 @@ class HttpClient {
 // prepended to every target), or a Permanent error naming `what` when the URL
 // is malformed.
 Result<std::unique_ptr<HttpClient>> makeHttpClient(const std::string& baseUrl, const std::string& what);
+
+// Returns a client that speaks HTTP/1.1 over the Unix domain socket at
+// `socketPath` (an absolute path; Host header "docker", one request per
+// connection), or a Permanent error naming `what` when the path is empty,
+// relative or too long for a socket address. baseUrl() is "unix://<path>".
+// A socket nobody listens on (missing file, connection refused) is a
+// Retryable error naming the path; permission denied is Permanent.
+Result<std::unique_ptr<HttpClient>> makeUnixHttpClient(const std::string& socketPath, const std::string& what);
 
 // Maps a non-2xx answer to an Error: 404/410 Gone; 408, 429 and 5xx
 // Retryable (with Retry-After parsed, seconds or HTTP date); other 4xx

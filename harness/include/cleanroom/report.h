@@ -25,6 +25,9 @@ struct ActionRecord {
   milliseconds duration{0};
   bool ok = false;
   std::string detail;  // e.g. "graceful", "status=terminated", error text
+  // Failed attempts and polls of this step, also those a retry overcame
+  // ("attempt 1: Retryable: DELETE /api/agents/a1: HTTP 503 …").
+  std::vector<std::string> failures;
 };
 
 struct ResourceReport {
@@ -67,6 +70,9 @@ struct CleanupReport {
   // first appearance (empty in a dry run).
   std::vector<AgentTeardown> agents;
   std::vector<std::string> errors;  // not tied to one resource (a list failed)
+  // Failed list attempts a retry overcame ("http: list attempt 1: …"); the
+  // cleanup still succeeded, but nothing that went wrong goes unrecorded.
+  std::vector<std::string> retried;
   CleanupTotals totals;
   milliseconds elapsed{0};
   bool success = false;  // nothing remaining, no errors, every agent's teardown succeeded
@@ -75,6 +81,9 @@ struct CleanupReport {
   void finalize();
   // Returns the report as JSON (field names as above, durations in ms).
   nlohmann::json toJson() const;
+  // Returns how many failed attempts the report records (retried lists and
+  // every step's failures), whether or not a retry overcame them.
+  int failedAttempts() const;
   // Returns a few human lines: totals, one line per resource not cleaned,
   // then one line per agent whose teardown is not clean (zombies included).
   std::string summary() const;

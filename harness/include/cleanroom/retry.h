@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 #include <type_traits>
 
 #include "cleanroom/clock.h"
@@ -38,6 +39,11 @@ struct RetryPolicy {
 struct RetryStats {
   int attempts = 0;
   milliseconds elapsed{0};
+  // Each failed attempt, "attempt N: <error>", also those a later attempt
+  // overcame (the first kMaxRecordedFailures of them), so a report can name
+  // every failure even when the call succeeded in the end.
+  std::vector<std::string> failures;
+  static constexpr std::size_t kMaxRecordedFailures = 8;
 };
 
 // Runs `attempt` (a callable taking no arguments and returning Status) under
