@@ -8,7 +8,7 @@
 namespace cleanroom::cli {
 namespace {
 
-constexpr const char* kStateWords = "pending, running, stopping, terminal, gone or unknown";
+constexpr const char* kStateWords = "pending, running, stopping, stopped, terminal, gone or unknown";
 
 // Returns the run id in scope: nullopt for --all-runs, else --run-id or the
 // environment's, validated.
@@ -67,7 +67,7 @@ void addFilterOptions(CLI::App& command, FilterOptions& options) {
   command.add_option("--older-than", options.olderThan, "Only resources at least this old: 90s, 30m, 24h, 2d")
       ->type_name("DURATION");
   command.add_option("--state", options.states,
-                     "Only resources in these states (repeat or comma-separate): pending, running, stopping, "
+                     "Only resources in these states (repeat or comma-separate): pending, running, stopping, stopped, "
                      "terminal, gone, unknown")
       ->type_name("STATE")
       ->delimiter(',');

@@ -32,6 +32,22 @@ void forEachParallel(std::size_t count, int workers, Fn fn) {
   for (auto& t : pool) t.join();
 }
 
+// The end of a cleanup's overall deadline, or the far future without one.
+SteadyTime overallEnd(const CleanupOptions& options, SteadyTime start) {
+  if (options.deadline <= milliseconds::zero()) return SteadyTime::max();
+  return start + options.deadline;
+}
+
+// `retry` with its deadline cut to the time left before `end` (zero once
+// `end` has passed: one attempt, no retry).
+RetryPolicy policyUntil(const RetryPolicy& retry, Clock& clock, SteadyTime end) {
+  if (end == SteadyTime::max()) return retry;
+  RetryPolicy cut = retry;
+  const milliseconds left = std::max(milliseconds::zero(), millisBetween(clock.now(), end));
+  cut.deadline = std::min(cut.deadline, left);
+  return cut;
+}
+
 // One resource's cleanup in progress.
 struct Work {
   Resource resource;
@@ -40,15 +56,17 @@ struct Work {
   SteadyTime stopRequestedAt{};
   bool stopRequested = false;
   bool finished = false;  // terminal or gone
+  bool deadlinePassed = false;  // a wait was cut short by the overall deadline
 };
 
 class CleanupRun {
  public:
   // `failFastRef` names the resource whose failure already ended new work
   // in an earlier stage (empty: none).
-  CleanupRun(const CleanupEngine& engine, std::vector<Work> work, std::string failFastRef)
+  CleanupRun(const CleanupEngine& engine, std::vector<Work> work, std::string failFastRef, SteadyTime end)
       : options_(engine.options()),
         clock_(engine.clock()),
+        end_(end),
         work_(std::move(work)),
         failFastTriggered_(!failFastRef.empty()),
         failFastRef_(std::move(failFastRef)) {}
@@ -93,7 +111,7 @@ class CleanupRun {
   Status stopWithRetries(Work& w, StopMode mode) {
     RetryStats stats;
     const std::string what = std::string("stop ") + w.resource.ref() + " " + toString(mode);
-    Status status = retryCall(options_.retry, clock_, what,
+    Status status = retryCall(policyUntil(options_.retry, clock_, end_), clock_, what,
                               [&] { return w.backend->requestStop(w.resource, mode); }, &stats);
     const bool gone = !status.ok() && status.error().isGone();
     record(w, {mode == StopMode::Graceful ? "stop" : "force", stats.attempts, stats.elapsed, status.ok() || gone,
@@ -127,6 +145,8 @@ class CleanupRun {
   // Waits until `w` is finished or `until`; returns true when finished.
   bool awaitUntil(Work& w, SteadyTime until, const char* phase) {
     const SteadyTime start = clock_.now();
+    const bool cut = end_ < until;
+    until = std::min(until, end_);
     int requests = 0;
     ResourceStatus last{ResourceState::Unknown, w.resource.status};
     std::string error;
@@ -177,6 +197,7 @@ class CleanupRun {
     w.report.finalStatus = last.status;
     if (!error.empty()) fail(w, std::string(phase) + " failed: " + error);
     if (finished) markFinished(w, last);
+    if (!finished && error.empty() && cut) w.deadlinePassed = true;
     return finished;
   }
 
@@ -184,9 +205,18 @@ class CleanupRun {
     if (w.finished || !w.stopRequested) return;
     if (awaitUntil(w, w.stopRequestedAt + options_.gracePeriod, "await")) return;
     if (!w.report.errors.empty()) return;
-    if (!options_.escalateToForce) return;
-    logger().info("step=escalate ref={} reason=grace-period-elapsed grace_ms={}", w.resource.ref(),
-                  options_.gracePeriod.count());
+    if (options_.escalateToForce) force(w);
+    if (!w.finished && w.report.errors.empty() && w.deadlinePassed) {
+      fail(w, "the cleanup's deadline (" + std::to_string(options_.deadline.count()) + " ms) passed while it was " +
+                  (w.report.finalStatus.empty() ? toString(w.report.finalState) : w.report.finalStatus));
+    }
+  }
+
+  // Escalates to a forced stop (also when the deadline cut the grace
+  // period short: one attempt, so nothing is left merely asked to stop).
+  void force(Work& w) {
+    logger().info("step=escalate ref={} reason={} grace_ms={}", w.resource.ref(),
+                  w.deadlinePassed ? "deadline" : "grace-period-elapsed", options_.gracePeriod.count());
     w.report.forced = true;
     Status status = stopWithRetries(w, StopMode::Force);
     if (!status.ok() && status.error().isGone()) {
@@ -202,6 +232,7 @@ class CleanupRun {
 
   const CleanupOptions& options_;
   Clock& clock_;
+  SteadyTime end_;
   std::vector<Work> work_;
   std::atomic<bool> failFastTriggered_{false};
   std::string failFastRef_;
@@ -291,15 +322,17 @@ std::shared_ptr<Backend> CleanupEngine::backend(const std::string& name) const {
 
 namespace {
 
-// Lists `backends` in parallel, each with the engine's retry policy.
+// Lists `backends` in parallel, each with the engine's retry policy cut to
+// the time left before `end`.
 Inventory listBackends(const CleanupEngine& engine, const Selector& selector,
-                       const std::vector<std::shared_ptr<Backend>>& backends) {
+                       const std::vector<std::shared_ptr<Backend>>& backends, SteadyTime end = SteadyTime::max()) {
     std::vector<Result<std::vector<Resource>>> results(backends.size(), Error::permanent("not listed"));
   std::vector<RetryStats> listStats(backends.size());
   forEachParallel(backends.size(), static_cast<int>(backends.size()), [&](std::size_t i) {
     auto& backend = *backends[i];
     RetryStats& stats = listStats[i];
-    results[i] = retryResult<std::vector<Resource>>(engine.options().retry, engine.clock(), "list " + backend.name(),
+    results[i] = retryResult<std::vector<Resource>>(policyUntil(engine.options().retry, engine.clock(), end),
+                                                    engine.clock(), "list " + backend.name(),
                                                     [&] { return backend.list(selector); }, &stats);
     logger().debug("step=list backend={} result={} listed={} attempts={} ms={}", backend.name(),
                    results[i].ok() ? "ok" : "error", results[i].ok() ? results[i].value().size() : 0,
@@ -359,6 +392,7 @@ Inventory CleanupEngine::list(const Selector& selector) const { return listBacke
 
 CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
   const SteadyTime start = clock_.now();
+  const SteadyTime end = overallEnd(options_, start);
   const Selector scope = selector.states.empty() ? selector.activeOnly() : selector;
   CleanupReport report;
   report.runId = scope.runId.value_or("*");
@@ -371,7 +405,7 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
   std::vector<Work> work;
   bool foundAny = false;
   if (options_.dryRun) {
-    Inventory found = list(scope);
+    Inventory found = listBackends(*this, scope, backends_, end);
     report.errors = found.errors;
     work = workFor(*this, found);
     for (auto& w : work) {
@@ -386,20 +420,20 @@ CleanupReport CleanupEngine::cleanup(const Selector& selector) const {
     if (options_.dryRun) break;
     const auto stageBackends = backendsOfStage(*this, stage);
     if (stageBackends.empty()) continue;
-    Inventory found = listBackends(*this, scope, stageBackends);
+    Inventory found = listBackends(*this, scope, stageBackends, end);
     report.errors.insert(report.errors.end(), found.errors.begin(), found.errors.end());
     report.retried.insert(report.retried.end(), found.retried.begin(), found.retried.end());
     foundAny = foundAny || !found.resources.empty();
     logger().debug("step=stage stage={} backends={} found={}", toString(stage), stageBackends.size(),
                    found.resources.size());
-    CleanupRun run(*this, workFor(*this, found), failFastRef);
+    CleanupRun run(*this, workFor(*this, found), failFastRef, end);
     run.requestStops();
     run.awaitExits();
     failFastRef = run.failFastRef();
     for (auto& w : run.work()) work.push_back(std::move(w));
   }
   if (!options_.dryRun && foundAny) {
-    Inventory after = list(scope);
+    Inventory after = listBackends(*this, scope, backends_, end);
     for (const auto& e : after.errors) report.errors.push_back("verify: " + e);
     for (const auto& r : after.retried) report.retried.push_back("verify: " + r);
     newcomers = verify(after, work, clock_.wallNow());

@@ -12,13 +12,14 @@ const char* toString(ResourceState state) {
     case ResourceState::Terminal: return "terminal";
     case ResourceState::Gone: return "gone";
     case ResourceState::Unknown: return "unknown";
+    case ResourceState::Stopped: return "stopped";
   }
   return "unknown";
 }
 
 std::optional<ResourceState> parseResourceState(const std::string& word) {
   for (auto s : {ResourceState::Pending, ResourceState::Running, ResourceState::Stopping,
-                 ResourceState::Terminal, ResourceState::Gone, ResourceState::Unknown}) {
+                 ResourceState::Terminal, ResourceState::Gone, ResourceState::Unknown, ResourceState::Stopped}) {
     if (word == toString(s)) return s;
   }
   return std::nullopt;

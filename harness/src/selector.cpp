@@ -18,7 +18,8 @@ Selector Selector::forRun(std::string runId) {
 Selector Selector::allRuns() { return Selector{}; }
 
 std::set<ResourceState> Selector::activeStates() {
-  return {ResourceState::Pending, ResourceState::Running, ResourceState::Stopping, ResourceState::Unknown};
+  return {ResourceState::Pending, ResourceState::Running, ResourceState::Stopping, ResourceState::Unknown,
+          ResourceState::Stopped};
 }
 
 Selector Selector::activeOnly() const {

@@ -136,6 +136,36 @@ TEST_F(EngineTest, RetriesTransientStopFailuresAndCountsAttempts) {
   EXPECT_EQ(report.resources[0].attempts, 4);  // 3 stops + 1 probe
 }
 
+TEST_F(EngineTest, TheOverallDeadlineBoundsTheRetriesOfEveryPhase) {
+  engine->options().deadline = milliseconds(5000);
+  engine->options().retry.maxAttempts = 1000;
+  engine->options().retry.deadline = milliseconds(60000);
+  EXPECT_CALL(*backend, list(_))
+      .WillOnce(Return(std::vector<Resource>{makeResource("a", kRun)}))
+      .WillRepeatedly(Return(Error::retryable("503")));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillRepeatedly(Return(Error::retryable("503")));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_LE(report.elapsed, milliseconds(5000));  // the manual clock only moves by the engine's own waits
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("graceful stop failed"));
+  EXPECT_THAT(report.errors, ::testing::Contains(::testing::HasSubstr("verify: fake: list failed")));
+}
+
+TEST_F(EngineTest, TheOverallDeadlineCutsTheGracePeriodAndForcesAtOnce) {
+  engine->options().gracePeriod = milliseconds(10000);
+  engine->options().deadline = milliseconds(2000);
+  listTwice({makeResource("a", kRun)}, {makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillRepeatedly(Return(terminating()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_EQ(report.totals.remaining, 1);
+  EXPECT_TRUE(report.resources.at(0).forced);
+  EXPECT_LE(report.elapsed, milliseconds(2000));
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("deadline (2000 ms) passed while it was terminating"));
+}
+
 TEST_F(EngineTest, FailuresARetryOvercameAreStillNamedInTheReport) {
   EXPECT_CALL(*backend, list(_))
       .WillOnce(Return(Error::retryable("list answered 429")))

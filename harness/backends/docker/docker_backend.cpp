@@ -32,7 +32,7 @@ std::vector<std::string> dockerStatesOf(ResourceState state) {
     case ResourceState::Pending: return {"created"};
     case ResourceState::Running: return {"running", "paused", "restarting"};
     case ResourceState::Stopping: return {"removing"};
-    case ResourceState::Terminal: return {"exited", "dead"};
+    case ResourceState::Stopped: return {"exited", "dead"};
     default: return {};
   }
 }
@@ -86,7 +86,7 @@ ResourceState DockerBackend::classify(const std::string& dockerState) {
     return ResourceState::Running;
   }
   if (dockerState == "removing") return ResourceState::Stopping;
-  if (dockerState == "exited" || dockerState == "dead") return ResourceState::Terminal;
+  if (dockerState == "exited" || dockerState == "dead") return ResourceState::Stopped;
   return ResourceState::Unknown;
 }
 

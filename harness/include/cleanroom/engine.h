@@ -53,6 +53,12 @@ struct CleanupOptions {
   // Whether an agent's zombie processes make its teardown (and the report)
   // fail; by default they are only reported (AgentTeardown::noZombies).
   bool zombiesAreCritical = false;
+  // The whole cleanup, every stage and phase, ends by this long after it
+  // started (0 = no overall bound beyond the phases'): retries get only the
+  // time left (at least one attempt each), waits are cut short, and what is
+  // still alive then is reported remaining with a "deadline" error. A
+  // request in flight still finishes (bounded by its backend's timeout).
+  milliseconds deadline{0};
 };
 
 // What a listing found across backends.
@@ -88,9 +94,10 @@ class CleanupEngine {
 
   // Cleans every resource matching `selector`, stage by stage. Selectors
   // without states are narrowed to active resources: finished ones need
-  // nothing. Blocks for at most about retry.deadline + gracePeriod +
-  // forceTimeout per stage plus retry.deadline (verify), returning the
-  // moment everything is gone.
+  // nothing. Blocks for at most options().deadline (when set) plus one
+  // request per phase, else about retry.deadline + gracePeriod +
+  // forceTimeout per stage plus retry.deadline (verify); returns the moment
+  // everything is gone.
   CleanupReport cleanup(const Selector& selector) const;
 
  private:

@@ -22,12 +22,16 @@ enum class ResourceState {
   Pending,   // created, not yet running
   Running,   // alive
   Stopping,  // asked to stop, still alive (e.g. "terminating")
-  Terminal,  // finished: completed, failed, terminated, exited
+  Terminal,  // finished: completed, failed, terminated — nothing left to do
   Gone,      // no longer exists (404, no such session)
   Unknown,   // the backend reported a status it does not map
+  Stopped,   // not running, but it still exists and holds something (disk,
+             // quota) until removed: an exited container, a stopped sandbox.
+             // Active: cleanup removes it (its stop request does).
 };
 
-// Returns "pending", "running", "stopping", "terminal", "gone" or "unknown".
+// Returns "pending", "running", "stopping", "terminal", "gone", "unknown"
+// or "stopped".
 const char* toString(ResourceState state);
 // Parses the words above; returns nullopt for anything else.
 std::optional<ResourceState> parseResourceState(const std::string& word);

@@ -35,8 +35,8 @@ struct Selector {
   static Selector forRun(std::string runId);
   // Returns a selector for every run's resources (explicit widening).
   static Selector allRuns();
-  // Returns the states in which something is still alive: pending, running,
-  // stopping, unknown.
+  // Returns the states in which something still needs cleaning: pending,
+  // running, stopping, unknown, and stopped (exists, holds resources).
   static std::set<ResourceState> activeStates();
 
   // Returns a copy restricted to active (not finished) resources.

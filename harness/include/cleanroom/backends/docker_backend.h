@@ -22,8 +22,9 @@
 // listed, so never touched.
 //
 // States: created → Pending; running, paused, restarting → Running;
-// removing → Stopping; exited, dead → Terminal; Resource::status keeps
-// Docker's word. Note that an exited container still exists until removed.
+// removing → Stopping; exited, dead → Stopped (it still exists and holds its
+// disk until removed, so cleanup removes it); Resource::status keeps Docker's
+// word.
 //
 // Single attempts only: errors carry their kind (connection failures,
 // timeouts, 5xx and 429 with Retry-After are Retryable) and the engine's
