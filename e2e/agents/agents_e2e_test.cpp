@@ -4,8 +4,15 @@
 //
 // Each test owns a fresh run id, so tests never see each other's agents, and
 // the mock's faults are cleared before each test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <chrono>
 #include <filesystem>
@@ -79,16 +86,40 @@ class MockAgentsProcess {
 
 bool processAlive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
+// Returns the port of a base URL "http://HOST:PORT" (0 when there is none).
+int portOf(const std::string& url) {
+  const auto colon = url.rfind(':');
+  if (colon == std::string::npos) return 0;
+  return std::atoi(url.c_str() + colon + 1);
+}
+
+// Returns the errno of a TCP connect to 127.0.0.1:port (0 = connected).
+int connectErrno(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int result = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  const int error = result == 0 ? 0 : errno;
+  ::close(fd);
+  return error;
+}
+
 class AgentsE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { mock_ = new MockAgentsProcess(); }
   static void TearDownTestSuite() {
     const pid_t pid = mock_->pid();
+    const int port = portOf(mock_->url());
     auto ending = mock_->process().stop(5s);
     EXPECT_TRUE(ending.graceful) << ending.description;
     delete mock_;
     mock_ = nullptr;
     EXPECT_FALSE(processAlive(pid)) << "the mock process outlived the suite";
+    ASSERT_GT(port, 0);
+    EXPECT_EQ(connectErrno(port), ECONNREFUSED) << "port " << port << " still open after the mock stopped";
   }
 
   void SetUp() override {
@@ -150,6 +181,14 @@ TEST_F(AgentsE2E, CleansUpAnAgentThatTakesAWhileToExit) {
   EXPECT_FALSE(result.report.resources.at(0).forced);
   EXPECT_EQ(agentJson(agent.id).value("status", ""), "terminated");
   EXPECT_FALSE(processAlive(pid)) << "agent process " << pid << " survived its cleanup";
+  // The mock offers the long-poll (header X-Cleanroom-Wait), so the backend
+  // waited for the exit with it instead of polling.
+  bool longPolled = false;
+  for (const auto& r : mock_->requests("/api/agents/" + agent.id)) {
+    const bool get = r.value("method", "") == "GET" && r.value("path", "") == "/api/agents/" + agent.id;
+    if (get && r.value("query", "").find("waitFor=terminal") != std::string::npos) longPolled = true;
+  }
+  EXPECT_TRUE(longPolled) << "no GET /api/agents/" << agent.id << "?waitFor=terminal in the mock's request log";
 }
 
 TEST_F(AgentsE2E, CleansSeveralAgentsAtOnce) {

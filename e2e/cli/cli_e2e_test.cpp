@@ -191,6 +191,17 @@ TEST_F(CleanroomCliTest, LsTableShowsEveryColumnAndAgent) {
   EXPECT_THAT(ls.out, HasSubstr(kRunA));
 }
 
+TEST_F(CleanroomCliTest, LsAcceptsDryRunAndFailFastAndChangesNothing) {
+  const std::string id = createAgent(kRunA);
+
+  CommandResult ls = cli({"ls", "--run-id", kRunA, "--dry-run", "--fail-fast", "--json"});
+
+  EXPECT_EQ(ls.exitCode, 1) << "the agent is still active\n" << ls.describe();
+  EXPECT_EQ(idsIn(parseJson(ls)), std::vector<std::string>{id});
+  EXPECT_EQ(statusOf(id), "running");
+  EXPECT_TRUE(deletedIds().empty()) << "ls must never stop anything";
+}
+
 TEST_F(CleanroomCliTest, LsExitsZeroWhenNothingMatches) {
   CommandResult ls = cli({"ls", "--run-id", kRunA, "--json"});
 
@@ -493,6 +504,49 @@ TEST_F(CleanroomCliTest, WaitTimesOutNamingTheAgentAndItsStatus) {
   EXPECT_EQ(statusOf(id), "running") << "wait must not stop the agent";
 }
 
+TEST_F(CleanroomCliTest, WaitJsonPrintsTheFinalStatusAndElapsedTime) {
+  const std::string id = createAgent(kRunA, {{"runMs", 50}});
+
+  CommandResult wait = cli({"wait", id, "--json"});
+
+  EXPECT_EQ(wait.exitCode, 0) << wait.describe();
+  json result = parseJson(wait);
+  EXPECT_EQ(result.at("id"), id);
+  EXPECT_EQ(result.at("status"), "completed");
+  EXPECT_EQ(result.at("state"), "terminal");
+  ASSERT_TRUE(result.at("elapsedMs").is_number_integer()) << result.dump();
+  EXPECT_GE(result.at("elapsedMs").get<long long>(), 0);
+  EXPECT_FALSE(result.contains("error")) << result.dump();
+}
+
+TEST_F(CleanroomCliTest, WaitJsonSaysDeletedForAnAgentThatIsGone) {
+  CommandResult wait = cli({"wait", "no-such-agent", "--json"});
+
+  EXPECT_EQ(wait.exitCode, 0) << wait.describe();
+  json result = parseJson(wait);
+  EXPECT_EQ(result.at("id"), "no-such-agent");
+  EXPECT_EQ(result.at("status"), "deleted");
+  EXPECT_EQ(result.at("state"), "gone");
+}
+
+TEST_F(CleanroomCliTest, WaitJsonTimeoutCarriesTheErrorAndTheLastStatus) {
+  const std::string id = createAgent(kRunA);
+
+  CommandResult wait = cli({"wait", id, "--timeout", "200ms", "--json"});
+
+  EXPECT_EQ(wait.exitCode, 1) << wait.describe();
+  json result = parseJson(wait);
+  EXPECT_EQ(result.at("id"), id);
+  EXPECT_EQ(result.at("status"), "running");
+  EXPECT_EQ(result.at("state"), "running");
+  ASSERT_TRUE(result.at("elapsedMs").is_number_integer()) << result.dump();
+  ASSERT_TRUE(result.contains("error")) << result.dump();
+  EXPECT_THAT(result.at("error").get<std::string>(), HasSubstr("timed out"));
+  EXPECT_THAT(result.at("error").get<std::string>(), HasSubstr(id));
+  EXPECT_THAT(wait.err, HasSubstr("timed out")) << "the error also goes to stderr";
+  EXPECT_EQ(statusOf(id), "running") << "wait must not stop the agent";
+}
+
 // ---------------------------------------------------------------------------
 // Usage and configuration errors: exit 2, naming the flag or variable. These
 // fail before any request, so they need no server.
@@ -610,7 +664,7 @@ TEST_F(CleanroomCliUsageTest, WaitNeedsAnAgentIdAndAValidTimeout) {
 
 TEST_F(CleanroomCliUsageTest, UnknownCommandsAndFlagsAreUsageErrors) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {}, {"explode"}, {"ls", "--frobnicate"}, {"ls", "--dry-run", "--run-id", kRunA}}) {
+           {}, {"explode"}, {"ls", "--frobnicate"}, {"wait", "ag-1", "--dry-run"}}) {
     CommandResult result = cli(args);
     EXPECT_EQ(result.exitCode, 2) << result.describe();
     EXPECT_THAT(result.err, HasSubstr("--help"));
@@ -635,12 +689,18 @@ TEST_F(CleanroomCliUsageTest, HelpListsCommandsEnvironmentAndExitCodes) {
                            "CLEANROOM_LOG", "Exit codes", "0  nothing left", "1  something left", "2  usage"}) {
     EXPECT_THAT(help.out, HasSubstr(text));
   }
-  CommandResult sweepHelp = cleanroomCli({"sweep", "--help"});
-  EXPECT_EQ(sweepHelp.exitCode, 0) << sweepHelp.describe();
-  for (const char* flag : {"--backend", "--run-id", "--all-runs", "--label", "--older-than", "--state", "--dry-run",
-                           "--fail-fast", "--json", "--verbose"}) {
-    EXPECT_THAT(sweepHelp.out, HasSubstr(flag));
+  for (const char* command : {"ls", "sweep"}) {
+    CommandResult commandHelp = cleanroomCli({command, "--help"});
+    EXPECT_EQ(commandHelp.exitCode, 0) << commandHelp.describe();
+    for (const char* flag : {"--backend", "--run-id", "--all-runs", "--label", "--older-than", "--state", "--dry-run",
+                             "--fail-fast", "--json", "--verbose"}) {
+      EXPECT_THAT(commandHelp.out, HasSubstr(flag)) << command;
+    }
   }
+  CommandResult lsHelp = cleanroomCli({"ls", "--help"});
+  EXPECT_THAT(lsHelp.out, HasSubstr("ls never changes anything"));
+  CommandResult waitHelp = cleanroomCli({"wait", "--help"});
+  for (const char* flag : {"--timeout", "--json", "--verbose"}) EXPECT_THAT(waitHelp.out, HasSubstr(flag));
 }
 
 }  // namespace

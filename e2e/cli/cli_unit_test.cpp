@@ -166,6 +166,30 @@ TEST(CommandLine, HelpAndVersionExitZero) {
   EXPECT_THAT(version.out, HasSubstr("cleanroom "));
 }
 
+TEST(CommandLine, LsTakesSweepsFlagsAndSaysTheyChangeNothing) {
+  auto help = run({"ls", "--help"});
+  EXPECT_EQ(help.exitCode, 0);
+  EXPECT_THAT(help.out, HasSubstr("--dry-run"));
+  EXPECT_THAT(help.out, HasSubstr("--fail-fast"));
+  EXPECT_THAT(help.out, HasSubstr("ls never changes anything"));
+  // The flags parse; the malformed run id is what gets refused (exit 2, named).
+  auto parsed = run({"ls", "--dry-run", "--fail-fast", "--json", "--run-id", "bad id!"});
+  EXPECT_EQ(parsed.exitCode, 2);
+  EXPECT_THAT(parsed.err, HasSubstr("--run-id"));
+  EXPECT_THAT(parsed.err, ::testing::Not(HasSubstr("--dry-run")));
+}
+
+TEST(CommandLine, WaitTakesJson) {
+  auto help = run({"wait", "--help"});
+  EXPECT_EQ(help.exitCode, 0);
+  EXPECT_THAT(help.out, HasSubstr("--json"));
+  // Usage errors stay plain text on stderr, even with --json.
+  auto badTimeout = run({"wait", "ag-1", "--timeout", "forever", "--json"});
+  EXPECT_EQ(badTimeout.exitCode, 2);
+  EXPECT_THAT(badTimeout.err, HasSubstr("--timeout"));
+  EXPECT_EQ(badTimeout.out, "");
+}
+
 TEST(CommandLine, UsageErrorsExitTwo) {
   EXPECT_EQ(run({}).exitCode, 2);
   EXPECT_EQ(run({"ls", "--run-id", "a", "--all-runs"}).exitCode, 2);

@@ -40,8 +40,8 @@ std::string failureMessage(const CLI::App* /*app*/, const CLI::Error& e) {
   return std::string("cleanroom: ") + e.what() + "\nRun 'cleanroom --help' (or 'cleanroom COMMAND --help') for usage.\n";
 }
 
-void addOutputFlags(CLI::App& command, bool* json, bool& verbose) {
-  if (json != nullptr) command.add_flag("--json", *json, "Print JSON instead of a table");
+void addOutputFlags(CLI::App& command, bool& json, bool& verbose) {
+  command.add_flag("--json", json, "Print JSON instead of text");
   command.add_flag("--verbose", verbose, "Print debug traces (every step, attempt and wait) on stderr");
 }
 
@@ -66,14 +66,16 @@ Commands addCommands(CLI::App& app, ParsedFlags& flags) {
   commands.ls = app.add_subcommand(
       "ls", "List resources matching the filters (any state); exits 1 when any of them is still active");
   addFilterOptions(*commands.ls, flags.ls.filter);
-  addOutputFlags(*commands.ls, &flags.ls.json, flags.verbose);
+  commands.ls->add_flag("--dry-run", flags.ls.dryRun, "Accepted like sweep's; ls never changes anything");
+  commands.ls->add_flag("--fail-fast", flags.ls.failFast, "Accepted like sweep's; ls never changes anything");
+  addOutputFlags(*commands.ls, flags.ls.json, flags.verbose);
 
   commands.sweep = app.add_subcommand(
       "sweep", "Stop every active resource matching the filters: graceful stop, await exit, force, verify");
   addFilterOptions(*commands.sweep, flags.sweep.filter);
   commands.sweep->add_flag("--dry-run", flags.sweep.dryRun, "Only list what would be stopped; touch nothing");
   commands.sweep->add_flag("--fail-fast", flags.sweep.failFast, "Stop starting new work at the first failure");
-  addOutputFlags(*commands.sweep, &flags.sweep.json, flags.verbose);
+  addOutputFlags(*commands.sweep, flags.sweep.json, flags.verbose);
 
   commands.reap = app.add_subcommand(
       "reap", "Clean what run RUN_ID left (e.g. a crashed CI job): configured backends plus those its journal names");
@@ -86,7 +88,7 @@ Commands addCommands(CLI::App& app, ParsedFlags& flags) {
       ->capture_default_str()
       ->type_name("DURATION");
   commands.reap->add_flag("--dry-run", flags.reap.dryRun, "Only list what would be stopped; touch nothing");
-  addOutputFlags(*commands.reap, &flags.reap.json, flags.verbose);
+  addOutputFlags(*commands.reap, flags.reap.json, flags.verbose);
 
   commands.wait = app.add_subcommand(
       "wait", "Wait until an agent (http backend) is completed, failed, terminated or deleted; print that status");
@@ -94,7 +96,7 @@ Commands addCommands(CLI::App& app, ParsedFlags& flags) {
   commands.wait->add_option("--timeout", flags.wait.timeout, "Give up after this long: 250ms, 60s, 5m")
       ->capture_default_str()
       ->type_name("DURATION");
-  addOutputFlags(*commands.wait, nullptr, flags.verbose);
+  addOutputFlags(*commands.wait, flags.wait.json, flags.verbose);
 
   commands.version = app.add_subcommand("version", "Print the version");
   return commands;

@@ -2,10 +2,11 @@
 //
 //   cleanroom ls|sweep [--backend NAME]... [--run-id ID | --all-runs]
 //                      [--label K=V]... [--older-than 90s|30m|24h] [--state S]...
-//                      [--json] [--verbose]            (sweep: [--dry-run] [--fail-fast])
+//                      [--dry-run] [--fail-fast] [--json] [--verbose]
+//                      (ls accepts --dry-run and --fail-fast but never changes anything)
 //   cleanroom reap RUN_ID [--journal PATH] [--backend NAME]... [--grace 3s]
 //                         [--dry-run] [--json] [--verbose]
-//   cleanroom wait AGENT_ID [--timeout 60s] [--verbose]
+//   cleanroom wait AGENT_ID [--timeout 60s] [--json] [--verbose]
 //   cleanroom version
 //
 // Exit codes: 0 nothing left / success, 1 something left or failed (listed),

@@ -14,11 +14,15 @@ namespace cleanroom::cli {
 struct LsOptions {
   FilterOptions filter;
   bool json = false;
+  // Accepted so that ls takes the same flags as sweep (DESIGN 3.2); ls never
+  // changes anything, so they change nothing.
+  bool dryRun = false;
+  bool failFast = false;
 };
 
 // `cleanroom ls`: lists every resource matching the filters (any state) as a
 // table or a JSON array. Returns 1 when any listed resource is still active
-// (pending, running, stopping, unknown) or a listing failed, 0 otherwise,
+// (pending, running, stopping, stopped, unknown) or a listing failed, 0 otherwise,
 // 2 for usage or configuration errors. Blocks for at most one retry deadline
 // per backend (backends are listed in parallel).
 int runLs(const LsOptions& options, std::ostream& out, std::ostream& err);
@@ -58,14 +62,18 @@ int runReap(const ReapOptions& options, std::ostream& out, std::ostream& err);
 struct WaitOptions {
   std::string agentId;
   std::string timeout = "60s";
+  bool json = false;
 };
 
 // `cleanroom wait AGENT_ID`: waits for the agent (http backend) to reach a
 // terminal status or disappear, using the server's long-poll when offered and
 // adaptive polling otherwise, and prints its final status: completed, failed,
-// terminated (or the API's own word) or deleted. Returns 0 then, 1 on timeout
-// or a permanent error (naming the agent and its last status), 2 for usage or
-// configuration errors. Blocks for at most the timeout plus one request.
+// terminated (or the API's own word) or deleted. With --json it prints one
+// object instead: {"id", "status", "state", "elapsedMs"}, plus "error" when
+// the wait timed out or failed (the error also goes to `err`). Returns 0 when
+// the agent finished, 1 on timeout or a permanent error (naming the agent and
+// its last status), 2 for usage or configuration errors (plain text on `err`,
+// no JSON). Blocks for at most the timeout plus one request.
 int runWait(const WaitOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace cleanroom::cli

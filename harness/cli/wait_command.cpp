@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "backend_choice.h"
@@ -20,8 +21,10 @@ constexpr milliseconds kLongPollSlice{10000};
 struct AgentWait {
   bool finished = false;
   std::string status = "unknown";  // last status seen
+  ResourceState state = ResourceState::Unknown;
   std::string error;               // last request error, if any
   bool permanentError = false;
+  milliseconds elapsed{0};
 };
 
 // Makes one observation: a long-poll when the backend offers one and time is
@@ -34,6 +37,7 @@ bool observe(Backend& backend, const Resource& agent, milliseconds remaining, Ag
     if (result.error().isGone()) {
       wait.finished = true;
       wait.status = "deleted";
+      wait.state = ResourceState::Gone;
       return true;
     }
     wait.error = result.error().describe();
@@ -44,6 +48,7 @@ bool observe(Backend& backend, const Resource& agent, milliseconds remaining, Ag
   wait.error.clear();
   wait.status = status.state == ResourceState::Gone ? "deleted"
                                                     : (status.status.empty() ? toString(status.state) : status.status);
+  wait.state = status.state;
   wait.finished = isFinished(status.state);
   return wait.finished;
 }
@@ -53,14 +58,37 @@ AgentWait awaitAgent(Backend& backend, const std::string& agentId, milliseconds 
   agent.backend = backend.name();
   agent.id = agentId;
   const SteadyTime deadline = clock.now() + timeout;
+  const SteadyTime start = clock.now();
   AgentWait wait;
   WaitOutcome outcome = waitUntil(clock, deadline, AdaptiveWait{}, [&] {
     return observe(backend, agent, millisBetween(clock.now(), deadline), wait);
   });
+  wait.elapsed = millisBetween(start, clock.now());
   logger().debug("step=wait ref={} result={} status={} polls={} ms={}", agent.ref(),
                  wait.finished ? "finished" : (wait.permanentError ? "error" : "timeout"), wait.status, outcome.polls,
                  outcome.waited.count());
   return wait;
+}
+
+// Returns why the wait did not end with a finished agent ("" when it did).
+std::string failureOf(const AgentWait& wait, const std::string& agentId, milliseconds timeout) {
+  if (wait.finished) return "";
+  if (wait.permanentError) return "cannot wait for agent " + agentId + ": " + wait.error;
+  std::string message = "timed out after " + formatDuration(timeout) + " waiting for agent " + agentId +
+                        " to finish; last status: " + wait.status;
+  if (!wait.error.empty()) message += " (last error: " + wait.error + ")";
+  return message;
+}
+
+// Returns the --json form: {"id", "status", "state", "elapsedMs"} and
+// "error" when the agent did not finish.
+nlohmann::json waitJson(const AgentWait& wait, const std::string& agentId, const std::string& failure) {
+  nlohmann::json result = {{"id", agentId},
+                           {"status", wait.status},
+                           {"state", toString(wait.state)},
+                           {"elapsedMs", wait.elapsed.count()}};
+  if (!failure.empty()) result["error"] = failure;
+  return result;
 }
 
 }  // namespace
@@ -81,18 +109,14 @@ int runWait(const WaitOptions& options, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   AgentWait wait = awaitAgent(*backends->front(), options.agentId, timeout.value(), Clock::system());
-  if (wait.finished) {
+  const std::string failure = failureOf(wait, options.agentId, timeout.value());
+  if (options.json) {
+    out << waitJson(wait, options.agentId, failure).dump(2) << '\n';
+  } else if (wait.finished) {
     out << wait.status << '\n';
-    return kExitClean;
   }
-  if (wait.permanentError) {
-    err << "cleanroom wait: cannot wait for agent " << options.agentId << ": " << wait.error << '\n';
-    return kExitLeft;
-  }
-  err << "cleanroom wait: timed out after " << formatDuration(timeout.value()) << " waiting for agent "
-      << options.agentId << " to finish; last status: " << wait.status;
-  if (!wait.error.empty()) err << " (last error: " << wait.error << ")";
-  err << '\n';
+  if (wait.finished) return kExitClean;
+  err << "cleanroom wait: " << failure << '\n';
   return kExitLeft;
 }
 
