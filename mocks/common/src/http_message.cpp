@@ -84,6 +84,15 @@ HttpResponse HttpResponse::text(int status, std::string body, std::string conten
   return response;
 }
 
+HttpResponse HttpResponse::streamed(int status, std::string contentType,
+                                    std::function<std::optional<std::string>()> stream) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.set("Content-Type", std::move(contentType));
+  response.stream = std::move(stream);
+  return response;
+}
+
 HttpResponse HttpResponse::empty(int status) {
   HttpResponse response;
   response.status = status;

@@ -20,6 +20,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
@@ -272,6 +273,8 @@ class MockHttpServer::Impl {
   template <class Socket>
   bool writeResponse(Socket& socket, const HttpRequest& request, HttpResponse response,
                      unsigned version, bool keepAlive);
+  template <class Socket>
+  bool writeStreamed(Socket& socket, HttpResponse& response, unsigned version, bool keepAlive);
   Outcome handle(HttpRequest& request);
   HttpResponse dispatch(HttpRequest& request);
 
@@ -418,6 +421,8 @@ bool MockHttpServer::Impl::writeResponse(Socket& socket, const HttpRequest& requ
                   declaredLength ? *declaredLength : std::to_string(response.body.size()));
     }
     http::write(socket, message, ec);
+  } else if (response.stream) {
+    if (!writeStreamed(socket, response, version, keepAlive)) return false;
   } else {
     response.headers.remove("Content-Length");
     http::response<http::string_body> message;
@@ -432,6 +437,29 @@ bool MockHttpServer::Impl::writeResponse(Socket& socket, const HttpRequest& requ
     return false;
   }
   return true;
+}
+
+// Writes the headers of a streamed response at once, then each chunk its
+// stream produces, then the last chunk. Returns false on a write error.
+template <class Socket>
+bool MockHttpServer::Impl::writeStreamed(Socket& socket, HttpResponse& response, unsigned version,
+                                         bool keepAlive) {
+  response.headers.remove("Content-Length");
+  response.headers.remove("Transfer-Encoding");
+  http::response<http::empty_body> message;
+  fillHeader(message, response, version, keepAlive);
+  message.chunked(true);
+  http::response_serializer<http::empty_body> serializer(message);
+  beast::error_code ec;
+  http::write_header(socket, serializer, ec);
+  while (!ec) {
+    std::optional<std::string> chunk = response.stream();
+    if (!chunk) break;
+    if (chunk->empty()) continue;
+    asio::write(socket, http::make_chunk(asio::buffer(*chunk)), ec);
+  }
+  if (!ec) asio::write(socket, http::make_chunk_last(), ec);
+  return !ec;
 }
 
 MockHttpServer::Impl::Outcome MockHttpServer::Impl::handle(HttpRequest& request) {

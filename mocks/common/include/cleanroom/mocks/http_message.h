@@ -4,6 +4,7 @@
 // Content-Length, HEAD/204/304 without body).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,6 +65,13 @@ struct HttpResponse {
   int status = 200;
   HttpHeaders headers;
   std::string body;
+  // Optional streamed body: when set, the server sends the status line and the
+  // headers at once (Transfer-Encoding: chunked), then calls `stream` until it
+  // returns nullopt, sending each string it returns as one chunk; `body` is
+  // ignored. `stream` runs on the connection's thread and may block (e.g. the
+  // answer to a long-poll whose client needs the headers first); it must
+  // return once the mock is stopping.
+  std::function<std::optional<std::string>()> stream;
 
   // Returns a response with `value` serialized as the body and
   // Content-Type: application/json.
@@ -73,6 +81,10 @@ struct HttpResponse {
                            std::string contentType = "text/plain; charset=utf-8");
   // Returns a response with no body (e.g. 204).
   static HttpResponse empty(int status);
+  // Returns a response whose headers are sent at once and whose body comes
+  // from `stream` (see the member), with the given Content-Type.
+  static HttpResponse streamed(int status, std::string contentType,
+                               std::function<std::optional<std::string>()> stream);
   // Returns a JSON error response {"error": message}.
   static HttpResponse error(int status, std::string message);
 };
