@@ -9,6 +9,8 @@
 #include <set>
 
 #include "cleanroom/backends/agent_api_backend.h"
+#include "cleanroom/backends/daytona_backend.h"
+#include "cleanroom/backends/docker_backend.h"
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/backends/tmux_backend.h"
 #include "cleanroom/backends/workspace_backend.h"
@@ -35,6 +37,9 @@ struct CatalogItem {
   // needs no settings (process) is used only when named.
   bool automatic = true;
   FromLocator fromLocator = nullptr;
+  // How it is built when named (--backend NAME) although its settings are
+  // absent, e.g. Docker's default socket; nullptr = `build`.
+  FromEnvironment buildWhenNamed = nullptr;
 };
 
 using BuiltBackend = std::optional<Result<std::shared_ptr<Backend>>>;
@@ -122,6 +127,28 @@ BuiltBackend workspaceFromEnvironment(const std::string& owner) {
 // client CLEANROOM_TMUX names.
 BuiltBackend tmuxFromEnvironment(const std::string&) { return build<TmuxBackend>(TmuxConfig::fromEnvironment()); }
 
+// Containers of the daemon DOCKER_HOST names: automatic only when it is set
+// (a developer's own daemon is never swept unasked); named, the default
+// socket unix:///var/run/docker.sock.
+BuiltBackend dockerFromEnvironment(const std::string& owner);
+BuiltBackend dockerWhenNamed(const std::string&) {
+  return build<DockerBackend>(std::optional<Result<DockerBackendOptions>>(DockerBackendOptions::fromEnvironment()));
+}
+BuiltBackend dockerFromEnvironment(const std::string& owner) {
+  if (!env::get("DOCKER_HOST")) return std::nullopt;
+  return dockerWhenNamed(owner);
+}
+Result<std::shared_ptr<Backend>> dockerFromLocator(const Locator& locator, const std::string&) {
+  return buildFrom<DockerBackend>(DockerBackendOptions::fromLocator(locator));
+}
+
+// Sandboxes of the Daytona API DAYTONA_API_URL names (key: DAYTONA_API_KEY,
+// which a journal never holds: the reaper reads it from its environment).
+BuiltBackend daytonaFromEnvironment(const std::string&) { return build<DaytonaBackend>(DaytonaConfig::fromEnvironment()); }
+Result<std::shared_ptr<Backend>> daytonaFromLocator(const Locator& locator, const std::string&) {
+  return buildFrom<DaytonaBackend>(DaytonaConfig::fromLocator(locator));
+}
+
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
       {{"http", "CLEANROOM_AGENTS_URL"}, "CLEANROOM_AGENTS_URL=http://127.0.0.1:8080", agentApiFromEnvironment, true,
@@ -132,6 +159,10 @@ const std::vector<CatalogItem>& catalogItems() {
        tmuxFromEnvironment, true, tmuxFromLocator},
       {{"workspace", "CLEANROOM_WORKSPACE"}, "CLEANROOM_WORKSPACE=/path/to/task/workspace", workspaceFromEnvironment,
        true, workspaceFromLocator},
+      {{"docker", "DOCKER_HOST"}, "DOCKER_HOST=unix:///var/run/docker.sock", dockerFromEnvironment, true,
+       dockerFromLocator, dockerWhenNamed},
+      {{"daytona", "DAYTONA_API_URL and DAYTONA_API_KEY"}, "DAYTONA_API_URL=http://127.0.0.1:3000/api",
+       daytonaFromEnvironment, true, daytonaFromLocator},
   };
   return items;
 }
@@ -166,7 +197,8 @@ Result<std::shared_ptr<Backend>> named(const std::string& name, const std::strin
   if (item == nullptr) {
     return Error::permanent("unknown backend \"" + name + "\"; known backends: " + knownNames());
   }
-  std::optional<Result<std::shared_ptr<Backend>>> backend = item->build(owner);
+  std::optional<Result<std::shared_ptr<Backend>>> backend =
+      item->buildWhenNamed ? item->buildWhenNamed(owner) : item->build(owner);
   if (!backend) {
     return Error::permanent("backend \"" + name + "\" is not configured: set " + item->entry.settings + " (e.g. " +
                             item->example + ")");

@@ -30,6 +30,8 @@ TEST(BackendCatalogTest, NothingConfiguredGivesNoBackends) {
   tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
   tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
   tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
   Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
   ASSERT_TRUE(backends.ok()) << backends.error().describe();
   EXPECT_TRUE(backends->empty());
@@ -40,6 +42,8 @@ TEST(BackendCatalogTest, BuildsEveryConfiguredBackend) {
   tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
   tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
   tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
   Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
   ASSERT_TRUE(backends.ok()) << backends.error().describe();
   ASSERT_EQ(backends->size(), 1u);
@@ -85,6 +89,8 @@ TEST(BackendCatalogTest, TheProcessBackendIsUsedOnlyWhenNamed) {
   tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
   tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
   tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
   auto automatic = backendsFromEnvironment();
   ASSERT_TRUE(automatic.ok());
   EXPECT_TRUE(automatic->empty());
@@ -92,6 +98,55 @@ TEST(BackendCatalogTest, TheProcessBackendIsUsedOnlyWhenNamed) {
   ASSERT_TRUE(named.ok()) << named.error().describe();
   ASSERT_EQ(named->size(), 1u);
   EXPECT_EQ(named->front()->name(), "process");
+}
+
+TEST(BackendCatalogTest, DockerIsAutomaticOnlyWhenDockerHostIsSet) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
+  {
+    tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+    auto automatic = backendsFromEnvironment();
+    ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+    EXPECT_TRUE(automatic->empty()) << "a developer's own daemon must not be swept unasked";
+    auto named = backendsFromEnvironment({"docker"});
+    ASSERT_TRUE(named.ok()) << named.error().describe();
+    ASSERT_EQ(named->size(), 1u);
+    EXPECT_EQ(named->front()->locator().at("dockerHost"), "unix:///var/run/docker.sock");
+  }
+  tests::ScopedEnv docker("DOCKER_HOST", std::string("tcp://127.0.0.1:2375"));
+  auto automatic = backendsFromEnvironment();
+  ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+  ASSERT_EQ(automatic->size(), 1u);
+  EXPECT_EQ(automatic->front()->name(), "docker");
+  auto rebuilt = backendFromLocator("docker", automatic->front()->locator(), "run-x");
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
+  EXPECT_EQ(rebuilt.value()->locator(), automatic->front()->locator());
+}
+
+TEST(BackendCatalogTest, AMalformedDockerHostIsNamed) {
+  tests::ScopedEnv docker("DOCKER_HOST", std::string("ssh://user@host"));
+  auto backends = backendsFromEnvironment({"docker"});
+  ASSERT_FALSE(backends.ok());
+  EXPECT_THAT(backends.error().message, HasSubstr("DOCKER_HOST"));
+}
+
+TEST(BackendCatalogTest, DaytonaNeedsItsUrlAndKeyAndItsLocatorHoldsNoKey) {
+  tests::ScopedEnv noUrl("DAYTONA_API_URL", std::nullopt);
+  auto missing = backendsFromEnvironment({"daytona"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message, AllOf(HasSubstr("DAYTONA_API_URL"), HasSubstr("DAYTONA_API_KEY")));
+
+  tests::ScopedEnv url("DAYTONA_API_URL", std::string("http://127.0.0.1:3000/api"));
+  tests::ScopedEnv key("DAYTONA_API_KEY", std::string("s3cret-key"));
+  auto built = backendsFromEnvironment({"daytona"});
+  ASSERT_TRUE(built.ok()) << built.error().describe();
+  ASSERT_EQ(built->size(), 1u);
+  for (const auto& [field, value] : built->front()->locator()) EXPECT_THAT(value, ::testing::Not(HasSubstr("s3cret")));
+  auto rebuilt = backendFromLocator("daytona", built->front()->locator(), "run-x");
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
 }
 
 TEST(BackendCatalogTest, TheWorkspaceComesFromCleanroomWorkspace) {
@@ -102,6 +157,8 @@ TEST(BackendCatalogTest, TheWorkspaceComesFromCleanroomWorkspace) {
     tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
     tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
     tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
     tests::ScopedEnv workspace("CLEANROOM_WORKSPACE", dir);
     auto backends = backendsFromEnvironment();
     ASSERT_TRUE(backends.ok()) << backends.error().describe();
