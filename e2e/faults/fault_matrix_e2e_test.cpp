@@ -1,9 +1,12 @@
 // The fault matrix: one cleanup across every backend at once while the mocks
 // misbehave. Each test holds agents behind cleanroom-mock-agents (real
 // processes, one ignoring SIGTERM), tmux sessions on cleanroom-mock-tmux (one
-// whose pane ignores SIGTERM), a launched process ignoring SIGTERM and an
-// agent's prompt file and logs in a workspace — and the same kinds of things
-// of another run next to them. A scenario arms faults (503 ×N, 429 with
+// whose pane ignores SIGTERM), a launched process ignoring SIGTERM, an
+// agent's prompt file and logs in a workspace, containers on
+// cleanroom-mock-docker over its Unix socket (real processes: one slow to
+// exit, one ignoring SIGTERM, one that exited by itself and still holds its
+// disk) and Daytona sandboxes (started, stopped, and one stuck until a forced
+// delete) — and the same kinds of things of another run next to them. A scenario arms faults (503 ×N, 429 with
 // Retry-After, delays past the request and command timeouts, dropped
 // connections, a failing tmux, a mock restarted mid-cleanup, permanent
 // refusals), runs cleanupRealAgents and asserts:
@@ -16,6 +19,7 @@
 // refused resources, then a clean second sweep once the faults are cleared.
 // Each later backend (Docker, Daytona, ECS) joins this suite.
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include <algorithm>
@@ -32,6 +36,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cleanroom/backends/agent_api_backend.h"
+#include "cleanroom/backends/daytona_backend.h"
+#include "cleanroom/backends/docker_backend.h"
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/backends/tmux_backend.h"
 #include "cleanroom/backends/workspace_backend.h"
@@ -40,7 +46,7 @@
 #include "cleanroom/process_tree.h"
 #include "cleanroom/run.h"
 #include "cleanroom/wait.h"
-#include "mock_agents_process.h"
+#include "mock_server_process.h"
 
 namespace cleanroom {
 namespace {
@@ -61,6 +67,10 @@ struct FaultScenario {
   std::vector<json> agentFaults;
   // Rules for cleanroom-mock-tmux (fault_plan.h).
   std::vector<json> tmuxFaults;
+  // Rules for cleanroom-mock-docker and cleanroom-mock-daytona (DESIGN 3.2);
+  // "{stubborn}" is replaced by the id of the container ignoring SIGTERM.
+  std::vector<json> dockerFaults;
+  std::vector<json> daytonaFaults;
   // Restart the agent mock once the first DELETE reached it.
   bool restartAgentsMock = false;
   // Whether the faults are overcome; false = permanent, the report must fail.
@@ -71,44 +81,65 @@ struct FaultScenario {
 
 void PrintTo(const FaultScenario& s, std::ostream* out) { *out << s.name; }
 
+FaultScenario scenarioNamed(std::string name) {
+  FaultScenario scenario;
+  scenario.name = std::move(name);
+  return scenario;
+}
+
 std::vector<FaultScenario> scenarios() {
   const json deleteAgent = {{"method", "DELETE"}, {"path", "/api/agents/*"}};
   const json listAgents = {{"method", "GET"}, {"path", "/api/agents"}};
-  return {
-      {"OnlyAgentsIgnoringSigterm", {}, {}, false, true, {}},
-      {"ServiceUnavailableThenTmuxFailing",
-       {{{"match", deleteAgent}, {"status", 503}, {"count", 3}}},
-       {{{"fail", 2}}},
-       false, true, {"503", "server exited unexpectedly"}},
-      {"TooManyRequestsWithRetryAfter",
-       {{{"match", listAgents}, {"status", 429}, {"retryAfter", 1}, {"count", 1}},
-        {{"match", deleteAgent}, {"status", 429}, {"retryAfter", 1}, {"count", 2}}},
-       {{{"fail", 1}, {"command", "list-panes"}}},
-       false, true, {"429"}},
-      {"DelaysPastTheTimeouts",
-       {{{"match", deleteAgent}, {"delayMs", 1500}, {"count", 1}},
-        {{"match", listAgents}, {"delayMs", 1500}, {"count", 1}}},
-       {{{"hang_ms", 1500}, {"command", "list-sessions"}, {"times", 1}}},
-       false, true, {"timed out"}},
-      {"DroppedConnections",
-       {{{"match", deleteAgent}, {"drop", true}, {"count", 2}},
-        {{"match", listAgents}, {"drop", true}, {"count", 1}}},
-       {{{"fail", 1}, {"command", "list-sessions"}, {"message", "lost server"}}},
-       false, true, {"DELETE", "lost server"}},
-      {"AgentMockRestartedMidCleanup",
-       {{{"match", deleteAgent}, {"delayMs", 800}, {"count", 1}}},
-       {},
-       true, true, {"connect"}},
-      {"PermanentRefusalsAreNamed",
-       {{{"match", {{"method", "DELETE"}, {"path", "/api/agents/{stubborn}"}}}, {"status", 403}}},
-       {{{"fail", 1000}, {"command", "list-sessions"}, {"message", "permission denied by the fault"}}},
-       false, false, {"403", "{stubborn}", "permission denied by the fault"}},
-  };
+  const json deleteContainer = {{"method", "DELETE"}, {"path", "*/containers/*"}};
+  const json listContainers = {{"method", "GET"}, {"path", "*/containers/json"}};
+  const json deleteSandbox = {{"method", "DELETE"}, {"path", "/api/sandbox/*"}};
+  const json listSandboxes = {{"method", "GET"}, {"path", "/api/sandbox"}};
+  FaultScenario calm = scenarioNamed("OnlyAgentsIgnoringSigterm");
+  FaultScenario unavailable = scenarioNamed("ServiceUnavailableThenTmuxFailing");
+  unavailable.agentFaults = {{{"match", deleteAgent}, {"status", 503}, {"count", 3}}};
+  unavailable.tmuxFaults = {{{"fail", 2}}};
+  unavailable.dockerFaults = {{{"match", deleteContainer}, {"status", 503}, {"count", 3}}};
+  unavailable.daytonaFaults = {{{"match", deleteSandbox}, {"status", 503}, {"count", 3}}};
+  unavailable.named = {"503", "server exited unexpectedly"};
+  FaultScenario rateLimited = scenarioNamed("TooManyRequestsWithRetryAfter");
+  rateLimited.agentFaults = {{{"match", listAgents}, {"status", 429}, {"retryAfter", 1}, {"count", 1}},
+                             {{"match", deleteAgent}, {"status", 429}, {"retryAfter", 1}, {"count", 2}}};
+  rateLimited.tmuxFaults = {{{"fail", 1}, {"command", "list-panes"}}};
+  rateLimited.dockerFaults = {{{"match", listContainers}, {"status", 429}, {"retryAfter", 1}, {"count", 1}}};
+  rateLimited.daytonaFaults = {{{"match", deleteSandbox}, {"status", 429}, {"retryAfter", 1}, {"count", 1}}};
+  rateLimited.named = {"429"};
+  FaultScenario slow = scenarioNamed("DelaysPastTheTimeouts");
+  slow.agentFaults = {{{"match", deleteAgent}, {"delayMs", 1500}, {"count", 1}},
+                      {{"match", listAgents}, {"delayMs", 1500}, {"count", 1}}};
+  slow.tmuxFaults = {{{"hang_ms", 1500}, {"command", "list-sessions"}, {"times", 1}}};
+  slow.dockerFaults = {{{"match", listContainers}, {"delayMs", 2500}, {"count", 1}}};
+  slow.daytonaFaults = {{{"match", listSandboxes}, {"delayMs", 1500}, {"count", 1}}};
+  slow.named = {"timed out"};
+  FaultScenario dropped = scenarioNamed("DroppedConnections");
+  dropped.agentFaults = {{{"match", deleteAgent}, {"drop", true}, {"count", 2}},
+                         {{"match", listAgents}, {"drop", true}, {"count", 1}}};
+  dropped.tmuxFaults = {{{"fail", 1}, {"command", "list-sessions"}, {"message", "lost server"}}};
+  dropped.dockerFaults = {{{"match", deleteContainer}, {"drop", true}, {"count", 2}}};
+  dropped.daytonaFaults = {{{"match", deleteSandbox}, {"drop", true}, {"count", 1}}};
+  dropped.named = {"DELETE", "lost server"};
+  FaultScenario restart = scenarioNamed("AgentMockRestartedMidCleanup");
+  restart.agentFaults = {{{"match", deleteAgent}, {"delayMs", 800}, {"count", 1}}};
+  restart.restartAgentsMock = true;
+  restart.named = {"connect"};
+  FaultScenario refused = scenarioNamed("PermanentRefusalsAreNamed");
+  refused.agentFaults = {{{"match", {{"method", "DELETE"}, {"path", "/api/agents/{stubborn}"}}}, {"status", 403}}};
+  refused.tmuxFaults = {{{"fail", 1000}, {"command", "list-sessions"}, {"message", "permission denied by the fault"}}};
+  refused.dockerFaults = {{{"match", {{"method", "DELETE"}, {"path", "*/containers/{container}*"}}}, {"status", 403}}};
+  refused.daytonaFaults = {{{"match", listSandboxes}, {"status", 401}}};
+  refused.overcome = false;
+  refused.named = {"403", "{stubborn}", "permission denied by the fault", "{container}", "DAYTONA_API_KEY"};
+  return {calm, unavailable, rateLimited, slow, dropped, restart, refused};
 }
 
 // One run's resources on every backend, and the processes behind them.
 struct Holdings {
   std::string stubbornAgent;
+  std::string stubbornContainer;
   std::vector<std::string> agents;
   std::vector<std::string> sessions;
   std::vector<ProcessIdentity> processes;  // every process held, recorded alive
@@ -116,20 +147,34 @@ struct Holdings {
 
 class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
  protected:
-  static void SetUpTestSuite() { mock_ = new tests::MockAgentsProcess(CLEANROOM_MOCK_AGENTS_PATH); }
+  static void SetUpTestSuite() {
+    char pattern[] = "/tmp/cr-fm-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    mocksDir_ = new std::filesystem::path(pattern);
+    mock_ = new tests::MockServerProcess(CLEANROOM_MOCK_AGENTS_PATH);
+    docker_ = new tests::MockServerProcess(CLEANROOM_MOCK_DOCKER_PATH, {"--socket", (*mocksDir_ / "docker.sock").string()});
+    daytona_ = new tests::MockServerProcess(CLEANROOM_MOCK_DAYTONA_PATH,
+                                            {"--api-key", kDaytonaKey, "--stop-delay-ms", "200", "--delete-delay-ms", "200"});
+  }
   static void TearDownTestSuite() {
-    const pid_t pid = mock_->pid();
-    auto ending = mock_->process().stop(5s);
-    EXPECT_TRUE(ending.graceful) << ending.description;
-    delete mock_;
-    mock_ = nullptr;
-    EXPECT_NE(::kill(pid, 0), 0) << "the agent mock outlived the suite";
+    for (tests::MockServerProcess** mock : {&mock_, &docker_, &daytona_}) {
+      const pid_t pid = (*mock)->pid();
+      auto ending = (*mock)->process().stop(5s);
+      EXPECT_TRUE(ending.graceful) << ending.description;
+      delete *mock;
+      *mock = nullptr;
+      EXPECT_NE(::kill(pid, 0), 0) << "a mock outlived the suite";
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(*mocksDir_, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    delete mocksDir_;
   }
 
   void SetUp() override {
     runId_ = "fm-" + run::generateId();
     otherRun_ = "fm-other-" + run::generateId();
-    mock_->clearFaults();
+    for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
     ASSERT_EQ(tmuxClient().tmux({"__fault", R"({"clear": true})"})->exitCode, 0);
 
     AgentApiConfig agentConfig;
@@ -146,17 +191,28 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     workspaceConfig.runId = runId_;
     workspace_ = std::make_shared<WorkspaceBackend>(workspaceConfig);
 
+    DockerBackendOptions dockerOptions;
+    dockerOptions.dockerHost = "unix://" + (*mocksDir_ / "docker.sock").string();
+    dockerOptions.requestTimeout = 1500ms;  // above the stop timeout: `stop` blocks until the exit
+    dockerOptions.stopTimeout = 1s;
+    containers_ = std::make_shared<DockerBackend>(dockerOptions);
+    DaytonaConfig daytonaConfig;
+    daytonaConfig.apiUrl = daytona_->url() + "/api";
+    daytonaConfig.apiKey = kDaytonaKey;
+    daytonaConfig.requestTimeout = kRequestTimeout;
+    sandboxes_ = std::make_shared<DaytonaBackend>(daytonaConfig);
+
     // One engine knows every backend, the other run's processes included:
     // only the selector keeps it away from them.
     engine_ = std::make_shared<CleanupEngine>();
-    for (std::shared_ptr<Backend> b : std::vector<std::shared_ptr<Backend>>{agents_, tmux_, processes_, otherProcesses_,
-                                                                            workspace_}) {
+    for (std::shared_ptr<Backend> b : std::vector<std::shared_ptr<Backend>>{
+             agents_, tmux_, processes_, otherProcesses_, workspace_, containers_, sandboxes_}) {
       engine_->addBackend(b);
     }
   }
 
   void TearDown() override {
-    mock_->clearFaults();
+    for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
     (void)tmuxClient().tmux({"__fault", R"({"clear": true})"});
     AgentCleanupOptions other = cleanupOptions();
     other.selector = Selector::forRun(otherRun_);
@@ -208,7 +264,7 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     auto created = agents_->createAgent(spec);
     if (!created.ok()) throw std::runtime_error(created.error().describe());
     into.agents.push_back(created->id);
-    const json agent = mock_->agent(created->id);
+    const json agent = mock_->get("/api/agents/" + created->id);
     if (agent.contains("pid")) hold(agent["pid"].get<pid_t>(), into);
     return created->id;
   }
@@ -255,6 +311,32 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     }).met) << "the launched process never reached its sleep";
   }
 
+  // Creates and starts a container of `runId` on the docker mock (its
+  // process behaves as `env` says); returns its id.
+  std::string createContainer(const std::string& runId, const std::vector<std::string>& env, Holdings& into) {
+    const json body = {{"Image", "busybox"},
+                       {"Cmd", {"sleep", "600"}},
+                       {"Env", env},
+                       {"Labels", {{kRunLabel, runId}}}};
+    const json created = docker_->control("POST", "/v1.45/containers/create", body);
+    const std::string id = created.value("Id", "");
+    if (id.empty()) throw std::runtime_error("container create failed: " + created.dump());
+    docker_->control("POST", "/v1.45/containers/" + id + "/start", json::object());
+    const json inspect = docker_->get("/v1.45/containers/" + id + "/json");
+    const pid_t pid = inspect["State"].value("Pid", 0);
+    if (pid > 0) hold(pid, into);
+    return id;
+  }
+
+  std::string createSandbox(const std::string& runId, json mockSettings) {
+    DaytonaSandboxSpec spec;
+    spec.runId = runId;
+    spec.extra = {{"cleanroom", std::move(mockSettings)}};
+    auto created = sandboxes_->createSandbox(spec);
+    if (!created.ok()) throw std::runtime_error(created.error().describe());
+    return created->id;
+  }
+
   void hold(pid_t pid, Holdings& into) {
     auto identity = identityOf(pid);
     if (identity.ok()) into.processes.push_back(*identity);
@@ -277,22 +359,35 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     launchStubborn(*processes_, mine_);
     writeAgentFiles("t1");
     writeAgentFiles("t2");
+    createContainer(runId_, {"CLEANROOM_MOCK_EXIT_DELAY_MS=300"}, mine_);
+    mine_.stubbornContainer = createContainer(runId_, {"CLEANROOM_MOCK_IGNORE_SIGTERM=1"}, mine_);
+    const std::string exited = createContainer(runId_, {"CLEANROOM_MOCK_RUN_MS=1"}, mine_);
+    ASSERT_TRUE(waitUntil(Clock::system(), Clock::system().now() + 10s, {}, [&] {
+      return docker_->get("/v1.45/containers/" + exited + "/json")["State"].value("Status", "") == "exited";
+    }).met) << "the short container never exited";
+    createSandbox(runId_, json::object());
+    createSandbox(runId_, {{"stuck", true}});
+    createSandbox(runId_, {{"state", "stopped"}});
 
     createAgent(otherRun_, {{"realProcess", true}, {"exitDelayMs", 100}}, theirs_);
     createSession(otherRun_, "o1", "exec sleep 600", theirs_);
     launchStubborn(*otherProcesses_, theirs_);
+    createContainer(otherRun_, {"CLEANROOM_MOCK_EXIT_DELAY_MS=100"}, theirs_);
+    createSandbox(otherRun_, json::object());
   }
 
   std::string substitute(std::string text) const {
-    const std::string key = "{stubborn}";
-    for (auto at = text.find(key); at != std::string::npos; at = text.find(key)) {
-      text.replace(at, key.size(), mine_.stubbornAgent);
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{stubborn}", mine_.stubbornAgent},
+                                     {"{container}", mine_.stubbornContainer}}) {
+      for (auto at = text.find(key); at != std::string::npos; at = text.find(key)) text.replace(at, key.size(), value);
     }
     return text;
   }
 
   void armFaults(const FaultScenario& scenario) {
     for (const json& rule : scenario.agentFaults) mock_->addFault(json::parse(substitute(rule.dump())));
+    for (const json& rule : scenario.dockerFaults) docker_->addFault(json::parse(substitute(rule.dump())));
+    for (const json& rule : scenario.daytonaFaults) daytona_->addFault(json::parse(substitute(rule.dump())));
     for (const json& rule : scenario.tmuxFaults) {
       auto armed = tmuxClient().tmux({"__fault", rule.dump()});
       ASSERT_TRUE(armed.ok() && armed->exitCode == 0) << rule.dump();
@@ -303,8 +398,9 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     if (!scenario.restartAgentsMock) return cleanupRealAgents(*engine_, cleanupOptions());
     auto cleanup = std::async(std::launch::async, [&] { return cleanupRealAgents(*engine_, cleanupOptions()); });
     EXPECT_TRUE(waitUntil(Clock::system(), Clock::system().now() + 20s, {}, [&] {
-      return mock_->received("DELETE", "/api/agents/");
-    }).met) << "no DELETE reached the agent mock";
+      return std::any_of(mine_.agents.begin(), mine_.agents.end(),
+                         [&](const std::string& id) { return mock_->received("DELETE", "/api/agents/" + id); });
+    }).met) << "no DELETE of this run's agents reached the agent mock";
     mock_->restart();
     // A hang guard, not a timing assertion: far above the cleanup's own bound.
     EXPECT_EQ(cleanup.wait_for(120s), std::future_status::ready) << "the cleanup hung across the mock's restart";
@@ -341,6 +437,8 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     EXPECT_EQ(listed("http"), scenario.restartAgentsMock ? 0 : 1);  // the restart ended its agent with the mock
     EXPECT_EQ(listed("tmux"), 1);
     EXPECT_GE(listed("process"), 1);
+    EXPECT_EQ(listed("docker"), 1);
+    EXPECT_EQ(listed("daytona"), 1);
     for (const std::string& id : theirs_.agents) {
       EXPECT_FALSE(mock_->received("DELETE", "/api/agents/" + id)) << "the other run's agent was stopped";
     }
@@ -351,7 +449,11 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     for (const ProcessIdentity& p : processes) EXPECT_TRUE(isAlive(p)) << "the other run lost process " << p.pid;
   }
 
-  static tests::MockAgentsProcess* mock_;
+  static constexpr const char* kDaytonaKey = "fault-matrix-key";
+  static tests::MockServerProcess* mock_;
+  static tests::MockServerProcess* docker_;
+  static tests::MockServerProcess* daytona_;
+  static std::filesystem::path* mocksDir_;
   std::string runId_;
   std::string otherRun_;
   Holdings mine_;
@@ -363,10 +465,15 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
   std::shared_ptr<ProcessBackend> processes_;
   std::shared_ptr<ProcessBackend> otherProcesses_;
   std::shared_ptr<WorkspaceBackend> workspace_;
+  std::shared_ptr<DockerBackend> containers_;
+  std::shared_ptr<DaytonaBackend> sandboxes_;
   std::shared_ptr<CleanupEngine> engine_;
 };
 
-tests::MockAgentsProcess* FaultMatrixTest::mock_ = nullptr;
+tests::MockServerProcess* FaultMatrixTest::mock_ = nullptr;
+tests::MockServerProcess* FaultMatrixTest::docker_ = nullptr;
+tests::MockServerProcess* FaultMatrixTest::daytona_ = nullptr;
+std::filesystem::path* FaultMatrixTest::mocksDir_ = nullptr;
 
 TEST_P(FaultMatrixTest, CleansEveryBackendAndNamesEveryFailure) {
   const FaultScenario& scenario = GetParam();
@@ -379,7 +486,8 @@ TEST_P(FaultMatrixTest, CleansEveryBackendAndNamesEveryFailure) {
   for (const std::string& word : scenario.named) {
     EXPECT_THAT(report, HasSubstr(substitute(word))) << result.report.summary();
   }
-  if (!scenario.agentFaults.empty() || !scenario.tmuxFaults.empty() || scenario.restartAgentsMock) {
+  if (!scenario.agentFaults.empty() || !scenario.tmuxFaults.empty() || !scenario.dockerFaults.empty() ||
+      !scenario.daytonaFaults.empty() || scenario.restartAgentsMock) {
     EXPECT_GT(result.report.failedAttempts(), 0) << "the report hides the faults: " << report;
   }
   if (scenario.overcome && !scenario.restartAgentsMock) {
@@ -389,7 +497,7 @@ TEST_P(FaultMatrixTest, CleansEveryBackendAndNamesEveryFailure) {
   if (!scenario.overcome) {
     EXPECT_FALSE(result.success) << result.report.summary();
     EXPECT_GT(result.remaining, 0);
-    mock_->clearFaults();
+    for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
     ASSERT_EQ(tmuxClient().tmux({"__fault", R"({"clear": true})"})->exitCode, 0);
     result = cleanupRealAgents(*engine_, cleanupOptions());
   }

@@ -1,7 +1,7 @@
-// MockAgentsProcess: cleanroom-mock-agents as a real child process for e2e
-// tests — started on port 0 (or a given port), read until it listens,
-// restartable on the same port, stopped with SIGTERM — plus its control API
-// (faults, request log, agent JSON).
+// MockServerProcess: a cleanroom mock (agents, docker, daytona…) as a real
+// child process for e2e tests — started on port 0, read until it listens,
+// restartable on the same port, stopped with SIGTERM — plus the control API
+// every mock serves (faults, request log, state; DESIGN 3.2).
 #pragma once
 
 #include <signal.h>
@@ -20,11 +20,11 @@
 
 namespace cleanroom::tests {
 
-class MockAgentsProcess {
+class MockServerProcess {
  public:
   // Starts `binary` with `extraArgs`; throws std::runtime_error when it does
   // not print its "listening on" line within 15 s.
-  explicit MockAgentsProcess(std::string binary, std::vector<std::string> extraArgs = {})
+  explicit MockServerProcess(std::string binary, std::vector<std::string> extraArgs = {})
       : binary_(std::move(binary)), extraArgs_(std::move(extraArgs)) {
     start("0");
   }
@@ -34,7 +34,7 @@ class MockAgentsProcess {
   pid_t pid() const { return process_->pid(); }
   ChildProcess& process() { return *process_; }
 
-  // Stops the mock (SIGTERM: it ends its agents' processes) and starts a new
+  // Stops the mock (SIGTERM: it ends its resources' processes) and starts a new
   // one on the same port, with empty state. Throws when either fails.
   void restart() {
     auto ending = process_->stop(std::chrono::seconds(5));
@@ -55,7 +55,8 @@ class MockAgentsProcess {
   }
   void addFault(const nlohmann::json& rule) const { control("POST", "/__cleanroom/faults", rule); }
   void clearFaults() const { control("DELETE", "/__cleanroom/faults"); }
-  nlohmann::json agent(const std::string& id) const { return control("GET", "/api/agents/" + id); }
+  // GET `path` on the mock (e.g. "/api/agents/ag-1"), parsed.
+  nlohmann::json get(const std::string& path) const { return control("GET", path); }
 
   // Returns the logged requests whose path starts with `prefix`.
   std::vector<nlohmann::json> requests(const std::string& prefix) const {
