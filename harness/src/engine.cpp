@@ -57,6 +57,7 @@ struct Work {
   bool stopRequested = false;
   bool finished = false;  // terminal or gone
   bool deadlinePassed = false;  // a wait was cut short by the overall deadline
+  std::string gracefulFailure;  // the graceful stop kept failing: force it
 };
 
 class CleanupRun {
@@ -139,6 +140,15 @@ class CleanupRun {
       markFinished(w, {ResourceState::Gone, "deleted"});
       return;
     }
+    if (status.error().isRetryable() && options_.escalateToForce) {
+      // A graceful stop that kept failing (e.g. a daemon holding `stop`
+      // past the request timeout) is forced when the exits are awaited,
+      // rather than left running.
+      w.gracefulFailure = status.error().describe();
+      logger().info("step=escalate ref={} reason=graceful-stop-failed error=\"{}\"", w.resource.ref(),
+                    w.gracefulFailure);
+      return;
+    }
     fail(w, "graceful stop failed: " + status.error().describe());
   }
 
@@ -202,6 +212,10 @@ class CleanupRun {
   }
 
   void awaitExit(Work& w) {
+    if (!w.finished && !w.gracefulFailure.empty()) {
+      force(w);
+      return;
+    }
     if (w.finished || !w.stopRequested) return;
     if (awaitUntil(w, w.stopRequestedAt + options_.gracePeriod, "await")) return;
     if (!w.report.errors.empty()) return;
@@ -215,8 +229,10 @@ class CleanupRun {
   // Escalates to a forced stop (also when the deadline cut the grace
   // period short: one attempt, so nothing is left merely asked to stop).
   void force(Work& w) {
-    logger().info("step=escalate ref={} reason={} grace_ms={}", w.resource.ref(),
-                  w.deadlinePassed ? "deadline" : "grace-period-elapsed", options_.gracePeriod.count());
+    const char* reason = !w.gracefulFailure.empty() ? "graceful-stop-failed"
+                         : w.deadlinePassed         ? "deadline"
+                                                    : "grace-period-elapsed";
+    logger().info("step=escalate ref={} reason={} grace_ms={}", w.resource.ref(), reason, options_.gracePeriod.count());
     w.report.forced = true;
     Status status = stopWithRetries(w, StopMode::Force);
     if (!status.ok() && status.error().isGone()) {
@@ -224,6 +240,7 @@ class CleanupRun {
       return;
     }
     if (!status.ok()) {
+      if (!w.gracefulFailure.empty()) fail(w, "graceful stop failed: " + w.gracefulFailure);
       fail(w, "forced stop failed: " + status.error().describe());
       return;
     }

@@ -144,6 +144,7 @@ TEST_F(EngineTest, TheOverallDeadlineBoundsTheRetriesOfEveryPhase) {
       .WillOnce(Return(std::vector<Resource>{makeResource("a", kRun)}))
       .WillRepeatedly(Return(Error::retryable("503")));
   EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillRepeatedly(Return(Error::retryable("503")));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).WillRepeatedly(Return(Error::retryable("503")));
   CleanupReport report = engine->cleanup(Selector::forRun(kRun));
   EXPECT_FALSE(report.success);
   EXPECT_LE(report.elapsed, milliseconds(5000));  // the manual clock only moves by the engine's own waits
@@ -164,6 +165,30 @@ TEST_F(EngineTest, TheOverallDeadlineCutsTheGracePeriodAndForcesAtOnce) {
   EXPECT_TRUE(report.resources.at(0).forced);
   EXPECT_LE(report.elapsed, milliseconds(2000));
   EXPECT_THAT(report.summary(), ::testing::HasSubstr("deadline (2000 ms) passed while it was terminating"));
+}
+
+TEST_F(EngineTest, AGracefulStopThatKeepsFailingIsForced) {
+  engine->options().retry.maxAttempts = 2;
+  listTwice({makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillRepeatedly(Return(Error::retryable("stop timed out")));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).WillOnce(Return(Status::success()));
+  EXPECT_CALL(*backend, probe(_)).WillOnce(Return(terminated()));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_TRUE(report.success) << report.summary();
+  EXPECT_TRUE(report.resources.at(0).forced);
+  EXPECT_EQ(report.resources.at(0).actions.at(0).failures.size(), 2u);
+}
+
+TEST_F(EngineTest, AForcedStopAfterAFailedGracefulOneNamesBothFailures) {
+  engine->options().retry.maxAttempts = 1;
+  listTwice({makeResource("a", kRun)}, {makeResource("a", kRun)});
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Graceful)).WillOnce(Return(Error::retryable("stop timed out")));
+  EXPECT_CALL(*backend, requestStop(_, StopMode::Force)).WillOnce(Return(Error::retryable("kill timed out")));
+  CleanupReport report = engine->cleanup(Selector::forRun(kRun));
+  EXPECT_FALSE(report.success);
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("graceful stop failed: "));
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("stop timed out"));
+  EXPECT_THAT(report.summary(), ::testing::HasSubstr("kill timed out"));
 }
 
 TEST_F(EngineTest, FailuresARetryOvercameAreStillNamedInTheReport) {
