@@ -40,6 +40,7 @@ bool Selector::matches(const Resource& r, WallTime now) const {
     if (now - *r.createdAt < minAge) return false;
   }
   if (!states.empty() && !states.count(r.state)) return false;
+  if (!ids.empty() && !ids.count(r.id)) return false;
   return true;
 }
 
@@ -54,6 +55,14 @@ std::string Selector::describe() const {
     bool first = true;
     for (auto s : states) {
       out << (first ? "" : "|") << toString(s);
+      first = false;
+    }
+  }
+  if (!ids.empty()) {
+    out << " id=";
+    bool first = true;
+    for (const auto& id : ids) {
+      out << (first ? "" : "|") << id;
       first = false;
     }
   }

@@ -83,5 +83,22 @@ TEST(SelectorTest, DescribeNamesEveryCriterion) {
   EXPECT_NE(Selector::allRuns().describe().find("run=*"), std::string::npos);
 }
 
+TEST(SelectorTest, IdsRestrictToTheNamedResources) {
+  Selector s = Selector::forRun("abc");
+  EXPECT_TRUE(s.matches(makeResource("c1", "abc"), kNow)) << "no ids = any id";
+  s.ids = {"c1", "c3"};
+  EXPECT_TRUE(s.matches(makeResource("c1", "abc"), kNow));
+  EXPECT_TRUE(s.matches(makeResource("c3", "abc"), kNow));
+  EXPECT_FALSE(s.matches(makeResource("c2", "abc"), kNow));
+  EXPECT_FALSE(s.matches(makeResource("c1", "someone-else"), kNow)) << "ids never widen the run scope";
+}
+
+TEST(SelectorTest, DescribeNamesTheIds) {
+  Selector s = Selector::forRun("abc");
+  EXPECT_EQ(s.describe().find("id="), std::string::npos);
+  s.ids = {"c2", "c1"};
+  EXPECT_NE(s.describe().find(" id=c1|c2"), std::string::npos) << s.describe();
+}
+
 }  // namespace
 }  // namespace cleanroom

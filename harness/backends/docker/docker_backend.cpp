@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "cleanroom/journal.h"
+#include "cleanroom/run.h"
 #include "cleanroom/trace.h"
 
 namespace cleanroom {
@@ -74,6 +76,10 @@ DockerBackend::DockerBackend(DockerBackendOptions options, Clock& clock) : optio
   if (!options_.apiVersion.empty() && !DockerApiVersion::parse(options_.apiVersion)) {
     throw ConfigError("DOCKER_API_VERSION=\"" + options_.apiVersion +
                       "\" is not an API version; use MAJOR.MINOR, e.g. 1.41 (or unset it to negotiate)");
+  }
+  if (options_.stopConcurrency < 1) {
+    throw ConfigError("DockerBackendOptions.stopConcurrency is " + std::to_string(options_.stopConcurrency) +
+                      ": it must be at least 1");
   }
   Result<std::unique_ptr<HttpClient>> client = makeDockerHttpClient(host_);
   if (!client) throw ConfigError(client.error().message);
@@ -278,6 +284,62 @@ Status DockerBackend::remove(const Resource& resource, bool force) {
   if (isSuccess(status) || status == 409) return Status::success();
   if (status == 404) return Error::gone(describe("DELETE", path) + ": no such container");
   return httpError(*response, describe("DELETE", path));
+}
+
+nlohmann::json DockerBackend::createBody(const DockerContainerSpec& spec, const std::string& runId) {
+  std::map<std::string, std::string> labels = spec.labels;
+  labels[kRunLabel] = runId;
+  nlohmann::json env = nlohmann::json::array();
+  for (const auto& [key, value] : spec.env) env.push_back(key + "=" + value);
+  nlohmann::json body = {{"Image", spec.image}, {"Labels", labels}, {"Env", env}};
+  if (!spec.command.empty()) body["Cmd"] = spec.command;
+  return body;
+}
+
+Result<Resource> DockerBackend::createContainer(const DockerContainerSpec& spec) {
+  if (spec.image.empty()) return Error::permanent("DockerContainerSpec.image is empty: name an image, e.g. busybox");
+  Result<std::string> prefix = apiPrefix();
+  if (!prefix) return prefix.error();
+  const std::string runId = spec.runId.empty() ? run::id() : spec.runId;
+  std::string target = *prefix + "/containers/create";
+  if (!spec.name.empty()) target += "?name=" + urlEncode(spec.name);
+
+  HttpRequest request;
+  request.method = "POST";
+  request.target = target;
+  request.headers.emplace_back("Accept", "application/json");
+  request.body = createBody(spec, runId).dump();
+  request.contentType = "application/json";
+  Result<HttpResponse> response = http_->send(request, options_.requestTimeout);
+  if (!response) return response.error();
+  const std::string what = describe("POST", target);
+  if (!isSuccess(response->status)) return httpError(*response, what);
+  Result<nlohmann::json> body = parseJson(*response, what);
+  if (!body) return body.error();
+  if (!body->is_object() || !body->contains("Id") || !(*body)["Id"].is_string()) {
+    return Error::permanent(what + ": answer has no \"Id\": " + excerpt(*body));
+  }
+
+  Resource created;
+  created.backend = name();
+  created.id = (*body)["Id"].get<std::string>();
+  created.name = spec.name;
+  created.labels = spec.labels;
+  created.labels[kRunLabel] = runId;
+  created.runId = runId;
+  created.createdAt = clock_.wallNow();
+  created.state = ResourceState::Pending;
+  created.status = "created";
+  (void)journal::recordCreated(*this, created);
+  logger().debug("step=create backend=docker ref={} image={} start={}", created.ref(), spec.image, spec.start);
+  if (!spec.start) return created;
+
+  const std::string start = *prefix + "/containers/" + urlEncode(created.id) + "/start";
+  Status started = postIgnoring(start, 304, options_.requestTimeout, created, "start");
+  if (!started) return started.error();
+  created.state = ResourceState::Running;
+  created.status = "running";
+  return created;
 }
 
 Result<HttpResponse> DockerBackend::send(const std::string& method, const std::string& path, milliseconds timeout) {

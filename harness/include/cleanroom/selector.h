@@ -28,6 +28,9 @@ struct Selector {
   milliseconds minAge{0};
   // Resource state must be one of these (empty = any).
   std::set<ResourceState> states;
+  // Resource id must be one of these (empty = any): one resource, or a few
+  // (ScopedResource cleans exactly one). Backends filter it after listing.
+  std::set<std::string> ids;
 
   // Returns a selector for resources owned by this process's run.
   static Selector thisRun();
@@ -44,7 +47,7 @@ struct Selector {
 
   // Returns true when `r` satisfies every criterion, with ages measured at `now`.
   bool matches(const Resource& r, WallTime now) const;
-  // Returns e.g. "run=abc label:team=x older-than=90s state=running|pending".
+  // Returns e.g. "run=abc label:team=x older-than=90s state=running|pending id=c1|c2".
   std::string describe() const;
 };
 

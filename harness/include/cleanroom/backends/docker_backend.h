@@ -26,6 +26,9 @@
 // disk until removed, so cleanup removes it); Resource::status keeps Docker's
 // word.
 //
+//   create  POST /vX/containers/create?name=N {Image, Cmd, Env, Labels}, then
+//           POST /vX/containers/{id}/start (createContainer: tests, examples)
+//
 // Single attempts only: errors carry their kind (connection failures,
 // timeouts, 5xx and 429 with Retry-After are Retryable) and the engine's
 // RetryPolicy retries. Every stop step is idempotent, so retrying a whole
@@ -38,6 +41,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -91,6 +95,7 @@ struct DockerBackendOptions {
   std::string apiVersion;                       // "" = negotiate; "1.41" pins it
   milliseconds requestTimeout{5000};            // connect, and between bytes
   std::chrono::seconds stopTimeout{3};          // docker stop -t: SIGTERM, then the daemon kills
+  int stopConcurrency = 64;                     // stops in flight at once (stopConcurrency())
 
   // Returns options from DOCKER_HOST (default socket when unset) and
   // DOCKER_API_VERSION; a Permanent error names the malformed variable.
@@ -98,6 +103,18 @@ struct DockerBackendOptions {
   // Returns the options a locator (DockerBackend::locator()) describes; a
   // Permanent error names a missing or malformed "dockerHost".
   static Result<DockerBackendOptions> fromLocator(const std::map<std::string, std::string>& locator);
+};
+
+// What DockerBackend::createContainer creates (tests, examples, scoped use).
+struct DockerContainerSpec {
+  std::string image = "busybox";
+  std::vector<std::string> command;            // Cmd; empty = the image's default
+  std::string name;                            // "" = the daemon picks one
+  std::map<std::string, std::string> labels;   // cleanroom.run is added
+  std::map<std::string, std::string> env;      // Env as NAME=value (cleanroom-mock-docker
+                                               // reads CLEANROOM_MOCK_* from it)
+  std::string runId;                           // owner; empty = run::id()
+  bool start = true;                           // false = leave it created
 };
 
 class DockerBackend : public Backend {
@@ -117,9 +134,20 @@ class DockerBackend : public Backend {
   Result<ResourceStatus> probe(const Resource& resource) override;
   // {"dockerHost", "stopTimeoutSeconds", "apiVersion" (only when pinned)}.
   std::map<std::string, std::string> locator() const override;
-  // Docker stops block for up to stopTimeout on the daemon: let them all run
-  // at once.
-  int stopConcurrency() const override { return 64; }
+  // Docker stops block for up to stopTimeout on the daemon: by default let
+  // them all run at once (options.stopConcurrency; 1 = one after another).
+  int stopConcurrency() const override { return options_.stopConcurrency; }
+
+  // Creates a container owned by spec.runId (default: this run) — label
+  // cleanroom.run=<run> added to spec.labels — records it in the run's
+  // journal (journal::recordCreated) the moment the daemon has created it,
+  // then starts it unless spec.start is false. Returns it as a Resource
+  // (state Running "running", or Pending "created" when not started; name
+  // as asked, createdAt = the backend clock's now). One attempt per request;
+  // blocks for at most two request timeouts (plus version negotiation on
+  // first use). When the start fails the error is returned and the created
+  // container is left to the run's cleanup (it is labelled and journaled).
+  Result<Resource> createContainer(const DockerContainerSpec& spec);
 
   // Returns the path prefix of the API version in use, e.g. "/v1.45" ("" =
   // the daemon's own version, when it names none), negotiating it on first
@@ -139,6 +167,7 @@ class DockerBackend : public Backend {
  private:
   Result<HttpResponse> send(const std::string& method, const std::string& path, milliseconds timeout);
   Result<std::string> negotiate();
+  static nlohmann::json createBody(const DockerContainerSpec& spec, const std::string& runId);
   Status postIgnoring(const std::string& path, int harmlessStatus, milliseconds timeout, const Resource& resource,
                       const char* step);
   Status remove(const Resource& resource, bool force);
