@@ -212,6 +212,7 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
   }
 
   void TearDown() override {
+    if (!engine_) return;  // SetUp failed before anything was created
     for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
     (void)tmuxClient().tmux({"__fault", R"({"clear": true})"});
     AgentCleanupOptions other = cleanupOptions();
