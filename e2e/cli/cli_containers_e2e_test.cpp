@@ -138,12 +138,13 @@ class CliContainersTest : public ::testing::Test {
 
   // Creates and starts a container owned by `runId`; returns its id.
   std::string createContainer(const std::string& runId, std::map<std::string, std::string> labels = {},
-                              const std::string& exitDelayMs = "100") {
+                              const std::string& exitDelayMs = "100", long long ageMs = 0) {
     labels["cleanroom.run"] = runId;
-    const json body = {{"Image", "busybox"},
-                       {"Cmd", {"sleep", "600"}},
-                       {"Labels", labels},
-                       {"Env", {"CLEANROOM_MOCK_EXIT_DELAY_MS=" + exitDelayMs}}};
+    json body = {{"Image", "busybox"},
+                 {"Cmd", {"sleep", "600"}},
+                 {"Labels", labels},
+                 {"Env", {"CLEANROOM_MOCK_EXIT_DELAY_MS=" + exitDelayMs}}};
+    if (ageMs > 0) body["Env"].push_back("CLEANROOM_MOCK_AGE_MS=" + std::to_string(ageMs));
     auto created = dockerApi_->Post("/containers/create", body.dump(), "application/json");
     if (!created || created->status != 201) {
       ADD_FAILURE() << "create container: " << (created ? created->body : "no answer");
@@ -308,26 +309,28 @@ TEST_F(CliContainersTest, SweepRemovesEverythingOfTheRunAndExitsZero) {
   EXPECT_EQ(parseJson(again).at("totals").at("found"), 0) << "a second sweep finds nothing";
 }
 
-TEST_F(CliContainersTest, SweepOlderThan24hTakesOnlyOldSandboxes) {
+TEST_F(CliContainersTest, SweepOlderThan24hTakesOnlyOldContainersAndSandboxes) {
   const std::string old = createSandbox(run_, {}, kTwoDaysMs);
   const std::string young = createSandbox(run_);
-  const std::string container = createContainer(run_);  // young: the docker mock cannot back-date
+  const std::string oldContainer = createContainer(run_, {}, "100", kTwoDaysMs);
+  const std::string youngContainer = createContainer(run_);
 
   CommandResult ls = cli({"ls", "--run-id", run_, "--older-than", "24h", "--json"});
   EXPECT_EQ(ls.exitCode, 1) << ls.describe();
-  EXPECT_EQ(idsIn(parseJson(ls)), std::vector<std::string>{old});
+  EXPECT_EQ(idsIn(parseJson(ls)), sorted({old, oldContainer}));
 
   CommandResult sweep = cli({"sweep", "--run-id", run_, "--older-than", "24h", "--json"});
 
   EXPECT_EQ(sweep.exitCode, 0) << sweep.describe();
   const json report = parseJson(sweep);
-  EXPECT_EQ(idsIn(report.at("resources")), std::vector<std::string>{old});
+  EXPECT_EQ(idsIn(report.at("resources")), sorted({old, oldContainer}));
   EXPECT_THAT(report.at("selector").get<std::string>(), HasSubstr("older-than"));
   EXPECT_THAT(sandboxState(old), AnyOf(Eq("destroyed"), Eq("deleted")));
   EXPECT_EQ(sandboxState(young), "started");
-  EXPECT_EQ(containerState(container), "running");
+  EXPECT_EQ(containerState(oldContainer), "removed");
+  EXPECT_EQ(containerState(youngContainer), "running");
   EXPECT_EQ(stoppedSandboxes(), std::vector<std::string>{old});
-  EXPECT_TRUE(stoppedContainers().empty());
+  EXPECT_EQ(stoppedContainers(), std::vector<std::string>{oldContainer});
 
   CommandResult none = cli({"ls", "--run-id", run_, "--older-than", "24h", "--json"});
   EXPECT_EQ(none.exitCode, 0) << none.describe();

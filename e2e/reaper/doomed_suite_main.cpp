@@ -4,9 +4,14 @@
 // can clean — agents behind the REST mock (real processes), tmux sessions
 // (one with a process that escaped with setsid), a launched process, and an
 // agent's prompt file and log — prints "holding <tmux socket> <workspace>"
-// and waits to be killed.
+// and waits to be killed. When DOCKER_HOST and DAYTONA_API_URL (+ key) are
+// set, the MockContainersEnvironment attaches to those servers (started by
+// the test, so they outlive this program like a real daemon would) and the
+// test also holds two containers (one ignores SIGTERM) and two sandboxes
+// (one slow to stop).
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,11 +19,31 @@
 #include <gtest/gtest.h>
 
 #include "cleanroom/fixtures.h"
+#include "cleanroom/run.h"
 
 namespace {
 
 cleanroom::gtest::MockAgentsEnvironment* agentsEnvironment = nullptr;
 cleanroom::gtest::LocalAgentsEnvironment* localEnvironment = nullptr;
+cleanroom::gtest::MockContainersEnvironment* containersEnvironment = nullptr;
+
+void holdContainersAndSandboxes() {
+  cleanroom::DockerContainerSpec slow;
+  slow.name = "doomed-slow-" + cleanroom::run::id();
+  slow.env["CLEANROOM_MOCK_EXIT_DELAY_MS"] = "200";
+  ASSERT_TRUE(containersEnvironment->docker()->createContainer(slow).ok());
+  cleanroom::DockerContainerSpec stubborn;
+  stubborn.name = "doomed-stubborn-" + cleanroom::run::id();
+  stubborn.env["CLEANROOM_MOCK_IGNORE_SIGTERM"] = "1";
+  ASSERT_TRUE(containersEnvironment->docker()->createContainer(stubborn).ok());
+  cleanroom::DaytonaSandboxSpec plain;
+  plain.name = "doomed-sandbox-" + cleanroom::run::id();
+  ASSERT_TRUE(containersEnvironment->daytona()->createSandbox(plain).ok());
+  cleanroom::DaytonaSandboxSpec slowToStop;
+  slowToStop.name = "doomed-slow-sandbox-" + cleanroom::run::id();
+  slowToStop.extra = {{"cleanroom", {{"stopDelayMs", 300}}}};
+  ASSERT_TRUE(containersEnvironment->daytona()->createSandbox(slowToStop).ok());
+}
 
 TEST(Doomed, HoldsEverythingUntilKilled) {
   for (int i = 0; i < 2; ++i) {
@@ -43,6 +68,10 @@ TEST(Doomed, HoldsEverythingUntilKilled) {
   std::filesystem::create_directories(workspace / "logs");
   std::ofstream(workspace / "agent_prompt_a1.txt") << "do the task\n";
   std::ofstream(workspace / "logs" / "a1_stream.jsonl") << "{\"event\":\"start\"}\n";
+  if (containersEnvironment != nullptr) {
+    holdContainersAndSandboxes();
+    if (HasFatalFailure()) return;
+  }
 
   std::cout << "holding " << localEnvironment->socketPath() << " " << workspace.string() << std::endl;
   for (;;) ::pause();
@@ -58,5 +87,11 @@ int main(int argc, char** argv) {
   localEnvironment = new cleanroom::gtest::LocalAgentsEnvironment();
   ::testing::AddGlobalTestEnvironment(agentsEnvironment);
   ::testing::AddGlobalTestEnvironment(localEnvironment);
+  if (std::getenv("DOCKER_HOST") != nullptr && std::getenv("DAYTONA_API_URL") != nullptr) {
+    cleanroom::gtest::MockContainersOptions containers;
+    containers.useRunningServicesFromEnvironment = true;
+    containersEnvironment = new cleanroom::gtest::MockContainersEnvironment(containers);
+    ::testing::AddGlobalTestEnvironment(containersEnvironment);
+  }
   return RUN_ALL_TESTS();
 }

@@ -1,9 +1,10 @@
 // When a test process dies, nothing it held survives: a real gtest program
 // (cleanroom_doomed_suite) holding REST agents with real processes, tmux
 // sessions (one with a process that escaped with setsid), a launched process
-// and an agent's files is killed. SIGKILL leaves the work to cleanroom-reaper;
-// SIGTERM and SIGINT to the fail-safe inside the program. Another run next
-// to it is never touched.
+// and an agent's files, plus Docker containers and Daytona sandboxes on mocks
+// that outlive it (as a real daemon would), is killed. SIGKILL leaves the
+// work to cleanroom-reaper; SIGTERM and SIGINT to the fail-safe inside the
+// program. Another run next to it is never touched.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,9 +15,11 @@
 #include <sstream>
 
 #include "cleanroom/child_process.h"
+#include "cleanroom/http_client.h"
 #include "cleanroom/process_tree.h"
 #include "cleanroom/run.h"
 #include "cleanroom/wait.h"
+#include "mock_server_process.h"
 #include "scoped_env.h"
 
 namespace cleanroom {
@@ -24,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using tests::ScopedEnv;
+using json = nlohmann::json;
 
 constexpr milliseconds kTimeout{60000};
 
@@ -64,9 +68,19 @@ class ReaperE2E : public ::testing::Test {
     journals_ = std::make_unique<ScopedEnv>("CLEANROOM_JOURNAL_DIR", (root_ / "journals").string());
     reaper_ = std::make_unique<ScopedEnv>("CLEANROOM_REAPER", CLEANROOM_REAPER_EXE);
     tmuxBinary_ = std::make_unique<ScopedEnv>("CLEANROOM_TMUX", "/usr/bin/tmux");
+    // The container services outlive the doomed suites, like a real daemon.
+    const std::string socket = (root_ / "docker.sock").string();
+    docker_ = std::make_unique<tests::MockServerProcess>(CLEANROOM_MOCK_DOCKER_PATH,
+                                                         std::vector<std::string>{"--socket", socket});
+    dockerHost_ = std::make_unique<ScopedEnv>("DOCKER_HOST", "unix://" + socket);
+    daytonaKey_ = std::make_unique<ScopedEnv>("DAYTONA_API_KEY", "reaper-e2e-" + run::generateId());
+    daytona_ = std::make_unique<tests::MockServerProcess>(CLEANROOM_MOCK_DAYTONA_PATH);
+    daytonaUrl_ = std::make_unique<ScopedEnv>("DAYTONA_API_URL", daytona_->url() + "/api");
   }
 
   void TearDown() override {
+    docker_.reset();  // SIGTERM: each mock ends what it still runs
+    daytona_.reset();
     // Whatever a failed test left: every process of its runs, then our zombies.
     for (const std::string& runId : runIds_) {
       for (const ProcessInfo& p : processesMarkedWith(runId)) (void)signalProcess(p.id, SIGKILL);
@@ -113,18 +127,45 @@ class ReaperE2E : public ::testing::Test {
     }
     EXPECT_GE(aliveMarkedWith(run.runId).size(), 6u) << "mock, 2 agents, 2 panes + escapee, launched process";
     EXPECT_FALSE(tmuxServerGone(run.socket));
+    EXPECT_EQ(containersOf(run.runId).size(), 2u);
+    EXPECT_EQ(sandboxesOf(run.runId).size(), 2u);
     return run;
+  }
+
+  // The containers of `runId` on the docker mock, running or not ("<id> <state>").
+  std::vector<std::string> containersOf(const std::string& runId) const {
+    const json filters = {{"label", {"cleanroom.run=" + runId}}};
+    std::vector<std::string> found;
+    for (const json& c : docker_->get("/v1.45/containers/json?all=1&filters=" + urlEncode(filters.dump()))) {
+      found.push_back(c.value("Id", "") + " " + c.value("State", ""));
+    }
+    return found;
+  }
+
+  // The sandboxes of `runId` on the daytona mock that are not destroyed ("<name> <state>").
+  std::vector<std::string> sandboxesOf(const std::string& runId) const {
+    std::vector<std::string> found;
+    const json state = daytona_->get("/__cleanroom/state");
+    for (const json& s : state.at("sandboxes")) {
+      const json labels = s.value("labels", json::object());
+      if (labels.value("cleanroom.run", "") != runId || s.value("state", "") == "destroyed") continue;
+      found.push_back(s.value("name", "") + " " + s.value("state", ""));
+    }
+    return found;
   }
 
   // Waits until nothing of `run` is alive: no marked process, no tmux
   // server, no prompt file; the log archived.
   ::testing::AssertionResult nothingLeftOf(const DoomedRun& run) {
     const bool gone = waitUntil(Clock::system(), Clock::system().now() + kTimeout, AdaptiveWait{}, [&] {
-                        return aliveMarkedWith(run.runId).empty() && !fs::exists(run.workspace / "agent_prompt_a1.txt");
+                        return aliveMarkedWith(run.runId).empty() && !fs::exists(run.workspace / "agent_prompt_a1.txt") &&
+                               containersOf(run.runId).empty() && sandboxesOf(run.runId).empty();
                       }).met;
     if (!gone) {
       std::string alive;
       for (const auto& p : aliveMarkedWith(run.runId)) alive += "\n  " + p;
+      for (const auto& c : containersOf(run.runId)) alive += "\n  container " + c;
+      for (const auto& s : sandboxesOf(run.runId)) alive += "\n  sandbox " + s;
       return ::testing::AssertionFailure() << "still alive after " << kTimeout.count() << " ms:" << alive
                                            << (fs::exists(run.workspace / "agent_prompt_a1.txt") ? "\n  prompt file" : "");
     }
@@ -156,6 +197,11 @@ class ReaperE2E : public ::testing::Test {
   std::unique_ptr<ScopedEnv> journals_;
   std::unique_ptr<ScopedEnv> reaper_;
   std::unique_ptr<ScopedEnv> tmuxBinary_;
+  std::unique_ptr<tests::MockServerProcess> docker_;
+  std::unique_ptr<ScopedEnv> dockerHost_;
+  std::unique_ptr<ScopedEnv> daytonaKey_;
+  std::unique_ptr<tests::MockServerProcess> daytona_;
+  std::unique_ptr<ScopedEnv> daytonaUrl_;
 };
 
 TEST_F(ReaperE2E, SigkillIsReapedByTheSidecar) { killAndExpectClean(SIGKILL, "killed by SIGKILL"); }
@@ -177,6 +223,8 @@ TEST_F(ReaperE2E, ARunNextToTheKilledOneIsUntouched) {
   EXPECT_EQ(aliveMarkedWith(survivor.runId).size(), survivorHeld) << "the other run lost processes";
   EXPECT_FALSE(tmuxServerGone(survivor.socket));
   EXPECT_TRUE(fs::exists(survivor.workspace / "agent_prompt_a1.txt"));
+  EXPECT_EQ(containersOf(survivor.runId).size(), 2u) << "the other run lost containers";
+  EXPECT_EQ(sandboxesOf(survivor.runId).size(), 2u) << "the other run lost sandboxes";
 
   ASSERT_EQ(::kill(survivor.process->pid(), SIGTERM), 0);
   (void)survivor.process->stop(kTimeout);

@@ -14,11 +14,12 @@ std::optional<std::int64_t> parseInteger(std::string_view text) {
   return value;
 }
 
-ParseResult<std::int64_t> parseMilliseconds(const std::string& name, std::string_view value) {
+ParseResult<std::int64_t> parseMilliseconds(const std::string& name, std::string_view value,
+                                            std::int64_t max = 86400000) {
   const auto parsed = parseInteger(value);
-  if (!parsed || *parsed < 0 || *parsed > 86400000) {
-    return ParseResult<std::int64_t>::error(
-        "Env", "Env: " + name + " must be milliseconds from 0 to 86400000; got \"" + std::string(value) + "\"");
+  if (!parsed || *parsed < 0 || *parsed > max) {
+    return ParseResult<std::int64_t>::error("Env", "Env: " + name + " must be milliseconds from 0 to " +
+                                                       std::to_string(max) + "; got \"" + std::string(value) + "\"");
   }
   return ParseResult<std::int64_t>::ok(*parsed);
 }
@@ -50,6 +51,12 @@ std::string apply(const std::string& name, std::string_view value, ContainerBeha
     behavior.ignoreSigterm = value == "1" || value == "true";
     return {};
   }
+  if (name == "CLEANROOM_MOCK_AGE_MS") {
+    auto ms = parseMilliseconds(name, value, 30LL * 86400000);
+    if (!ms) return ms.message();
+    behavior.ageMs = ms.value();
+    return {};
+  }
   if (name == "CLEANROOM_MOCK_STDOUT") {
     behavior.stdoutText = value;
     return {};
@@ -60,7 +67,7 @@ std::string apply(const std::string& name, std::string_view value, ContainerBeha
   }
   return "Env: unknown mock variable " + name +
          "; known: CLEANROOM_MOCK_RUN_MS, CLEANROOM_MOCK_EXIT_CODE, CLEANROOM_MOCK_EXIT_DELAY_MS, "
-         "CLEANROOM_MOCK_IGNORE_SIGTERM, CLEANROOM_MOCK_STDOUT, CLEANROOM_MOCK_STDERR";
+         "CLEANROOM_MOCK_IGNORE_SIGTERM, CLEANROOM_MOCK_STDOUT, CLEANROOM_MOCK_STDERR, CLEANROOM_MOCK_AGE_MS";
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ Outcome ContainerStore::Impl::create(ContainerSpec spec, Container* created) {
   }
   auto record = std::make_shared<Record>();
   record->container.id = id;
-  record->container.created = WallClock::now();
+  record->container.created = WallClock::now() - std::chrono::milliseconds(spec.behavior.ageMs);
   record->container.spec = std::move(spec);
   record->sequence = nextSequence_++;
   images_.insert(record->container.spec.image);

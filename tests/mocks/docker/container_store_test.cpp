@@ -54,6 +54,17 @@ TEST(ContainerStoreTest, CreatedContainerHasDockerZeroTimesAndNoProcess) {
   EXPECT_EQ(store.create(specWith("bad name!")).kind, Outcome::Kind::badRequest);
 }
 
+TEST(ContainerStoreTest, AgeVariableBackDatesCreated) {
+  ContainerStore store;
+  Container young;
+  Container old;
+  ASSERT_TRUE(store.create(specWith("young"), &young).ok());
+  ASSERT_TRUE(store.create(specWith("old", {"CLEANROOM_MOCK_AGE_MS=172800000"}), &old).ok());
+  const auto gap = std::chrono::duration_cast<std::chrono::hours>(young.created - old.created);
+  EXPECT_GE(gap.count(), 47);
+  EXPECT_LE(gap.count(), 48);
+}
+
 TEST(ContainerStoreTest, StopSendsSigtermAndTheProcessExitsAfterItsDelayWith143) {
   ContainerStore store;
   const std::string id = run(store, specWith("slow", {"CLEANROOM_MOCK_EXIT_DELAY_MS=200"}));
@@ -188,8 +199,9 @@ TEST(ContainerStoreTest, ShutdownAnswersWaitersAndRefusesNewWork) {
 TEST(ContainerBehaviorTest, ParsesMockVariablesAndNamesTheBadOne) {
   const auto behavior = ContainerBehavior::fromEnv({"PATH=/bin", "CLEANROOM_MOCK_RUN_MS=1500",
                                                     "CLEANROOM_MOCK_EXIT_CODE=7", "CLEANROOM_MOCK_EXIT_DELAY_MS=300",
-                                                    "CLEANROOM_MOCK_IGNORE_SIGTERM=true"});
+                                                    "CLEANROOM_MOCK_IGNORE_SIGTERM=true", "CLEANROOM_MOCK_AGE_MS=172800000"});
   ASSERT_TRUE(behavior.ok()) << behavior.message();
+  EXPECT_EQ(behavior.value().ageMs, 172800000);
   EXPECT_EQ(behavior.value().runMs, 1500);
   EXPECT_EQ(behavior.value().exitCode, 7);
   EXPECT_EQ(behavior.value().exitDelayMs, 300);
@@ -198,6 +210,7 @@ TEST(ContainerBehaviorTest, ParsesMockVariablesAndNamesTheBadOne) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("CLEANROOM_MOCK_EXIT_DELAY_MS"), std::string::npos);
   EXPECT_FALSE(ContainerBehavior::fromEnv({"CLEANROOM_MOCK_TYPO=1"}).ok());
+  EXPECT_FALSE(ContainerBehavior::fromEnv({"CLEANROOM_MOCK_AGE_MS=-5"}).ok());
 }
 
 TEST(ParseSignalTest, AcceptsNamesWithOrWithoutSigAndNumbers) {

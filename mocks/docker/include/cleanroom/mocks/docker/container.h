@@ -16,6 +16,9 @@
 //                                   SIGKILL (stop timeout, kill, rm -f) ends it
 //   CLEANROOM_MOCK_STDOUT=text      written to stdout at start, plus a newline
 //   CLEANROOM_MOCK_STDERR=text      written to stderr at start, plus a newline
+//   CLEANROOM_MOCK_AGE_MS=N         back-date Created by N ms (0 to 30 days), so
+//                                   age filters (`sweep --older-than 24h`) can
+//                                   be tested on a young mock
 // Any other signal has its default action (SIGINT: exit code 130, SIGKILL: 137).
 // A bad value makes the create request fail with 400 naming the variable.
 #pragma once
@@ -46,6 +49,7 @@ struct ContainerBehavior {
   bool ignoreSigterm = false;
   std::string stdoutText;             // written at start ("" = nothing)
   std::string stderrText;
+  std::int64_t ageMs = 0;             // Created lies this far in the past
 
   // Returns the behaviour configured by the CLEANROOM_MOCK_* entries of `env`
   // ("NAME=value" strings; others are ignored), or an error naming the variable.
