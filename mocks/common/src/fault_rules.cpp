@@ -46,8 +46,14 @@ ParseResult<FaultRule> parseMatch(const json& match, FaultRule rule) {
                                            shown(value));
       }
       rule.pathGlob = value.get<std::string>();
+    } else if (key == "operation") {
+      if (!value.is_string() || value.get<std::string>().empty()) {
+        return ruleError("match.operation", "'match.operation' must be an operation glob string like "
+                                            "\"StopTask\" or \"ecs:*\"; got " + shown(value));
+      }
+      rule.operationGlob = value.get<std::string>();
     } else {
-      return ruleError("match." + key, "unknown field 'match." + key + "'; allowed: method, path");
+      return ruleError("match." + key, "unknown field 'match." + key + "'; allowed: method, path, operation");
     }
   }
   return ParseResult<FaultRule>::ok(std::move(rule));
@@ -62,6 +68,9 @@ ParseResult<FaultRule> checkCombination(FaultRule rule) {
     return ruleError("retryAfter", "'retryAfter' needs a 'status' (e.g. 503 or 429)");
   }
   if (rule.body && !rule.status) return ruleError("body", "'body' needs a 'status'");
+  if (rule.errorCode && !rule.status) {
+    return ruleError("errorCode", "'errorCode' needs a 'status' (e.g. 400 with \"ThrottlingException\")");
+  }
   if (!rule.status && !rule.drop && rule.delayMs == 0) {
     return ruleError("status", "give at least one effect: 'status' (100-599), 'delayMs' (> 0) or 'drop' (true)");
   }
@@ -89,6 +98,12 @@ ParseResult<FaultRule> parseField(const std::string& key, const json& value, Fau
     rule.retryAfterSeconds = value.get<int>();
   } else if (key == "body") {
     rule.body = value;
+  } else if (key == "errorCode") {
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      return ruleError("errorCode", "'errorCode' must be a non-empty error code string like "
+                                    "\"ThrottlingException\"; got " + shown(value));
+    }
+    rule.errorCode = value.get<std::string>();
   } else if (key == "delayMs") {
     if (!isInteger(value) || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > kMaxDelayMs) {
       return ruleError("delayMs", "'delayMs' must be an integer number of milliseconds 0-600000; got " +
@@ -100,7 +115,7 @@ ParseResult<FaultRule> parseField(const std::string& key, const json& value, Fau
     rule.drop = value.get<bool>();
   } else {
     return ruleError(key, "unknown field '" + key +
-                              "'; allowed: match, status, count, retryAfter, body, delayMs, drop");
+                              "'; allowed: match, status, count, retryAfter, body, errorCode, delayMs, drop");
   }
   return ParseResult<FaultRule>::ok(std::move(rule));
 }
@@ -125,19 +140,27 @@ json FaultRule::toJson() const {
   json match = json::object();
   if (method) match["method"] = *method;
   if (pathGlob) match["path"] = *pathGlob;
+  if (operationGlob) match["operation"] = *operationGlob;
   json out = {{"match", match}};
   if (status) out["status"] = *status;
   if (retryAfterSeconds) out["retryAfter"] = *retryAfterSeconds;
   if (body) out["body"] = *body;
+  if (errorCode) out["errorCode"] = *errorCode;
   if (delayMs > 0) out["delayMs"] = delayMs;
   if (drop) out["drop"] = true;
   out["count"] = count ? json(*count) : json(nullptr);
   return out;
 }
 
-bool FaultRule::matches(std::string_view requestMethod, std::string_view path) const {
+bool FaultRule::matches(std::string_view requestMethod, std::string_view path,
+                        std::string_view operation) const {
   if (method && upper(std::string(requestMethod)) != *method) return false;
-  return !pathGlob || globMatches(*pathGlob, path);
+  if (pathGlob && !globMatches(*pathGlob, path)) return false;
+  if (!operationGlob) return true;
+  if (operation.empty()) return false;
+  if (operationGlob->find(':') != std::string::npos) return globMatches(*operationGlob, operation);
+  const auto colon = operation.rfind(':');
+  return globMatches(*operationGlob, colon == std::string_view::npos ? operation : operation.substr(colon + 1));
 }
 
 std::string FaultAction::describe() const {
@@ -145,7 +168,7 @@ std::string FaultAction::describe() const {
   auto append = [&](const std::string& part) { text += text.empty() ? part : ", " + part; };
   if (delayMs > 0) append("delay " + std::to_string(delayMs) + "ms");
   if (drop) append("drop");
-  if (status) append("status " + std::to_string(*status));
+  if (status) append("status " + std::to_string(*status) + (errorCode ? " " + *errorCode : ""));
   return text;
 }
 
@@ -203,13 +226,14 @@ json FaultRuleSet::toJson() const {
   return out;
 }
 
-std::optional<FaultAction> FaultRuleSet::take(std::string_view method, std::string_view path) {
+std::optional<FaultAction> FaultRuleSet::take(std::string_view method, std::string_view path,
+                                              std::string_view operation) {
   std::lock_guard lock(mutex_);
   for (auto& rule : rules_) {
     if (rule.count && *rule.count <= 0) continue;
-    if (!rule.matches(method, path)) continue;
+    if (!rule.matches(method, path, operation)) continue;
     if (rule.count) --*rule.count;
-    return FaultAction{rule.delayMs, rule.drop, rule.status, rule.retryAfterSeconds, rule.body};
+    return FaultAction{rule.delayMs, rule.drop, rule.status, rule.retryAfterSeconds, rule.body, rule.errorCode};
   }
   return std::nullopt;
 }

@@ -216,13 +216,20 @@ void fillHeader(Message& header, const HttpResponse& response, unsigned version,
   header.keep_alive(keepAlive);
 }
 
-HttpResponse faultResponse(const FaultAction& fault, const HttpRequest& request) {
-  nlohmann::json body = fault.body ? *fault.body
-                                   : nlohmann::json{{"error", "injected fault"},
-                                                    {"status", *fault.status},
-                                                    {"method", request.method},
-                                                    {"path", request.path}};
-  auto response = HttpResponse::json(*fault.status, body);
+using FaultShaper = std::function<HttpResponse(const FaultAction&, const HttpRequest&)>;
+
+HttpResponse faultResponse(const FaultAction& fault, const HttpRequest& request, const FaultShaper& shape) {
+  HttpResponse response;
+  if (!fault.body && shape) {
+    response = shape(fault, request);
+  } else {
+    nlohmann::json body = fault.body ? *fault.body
+                                     : nlohmann::json{{"error", "injected fault"},
+                                                      {"status", *fault.status},
+                                                      {"method", request.method},
+                                                      {"path", request.path}};
+    response = HttpResponse::json(*fault.status, body);
+  }
   if (fault.retryAfterSeconds) {
     response.headers.set("Retry-After", std::to_string(*fault.retryAfterSeconds));
   }
@@ -253,6 +260,8 @@ class MockHttpServer::Impl {
   RequestLog log_;
   std::function<void()> resetState_;
   std::function<nlohmann::json()> describeState_;
+  std::function<std::string(const HttpRequest&)> nameOperation_;
+  FaultShaper shapeFault_;
   std::uint16_t port_ = 0;
 
  private:
@@ -467,9 +476,10 @@ MockHttpServer::Impl::Outcome MockHttpServer::Impl::handle(HttpRequest& request)
     return {ControlApi{faults_, log_, resetState_, describeState_}.serve(request)};
   }
   const auto started = Clock::now();
-  const auto fault = faults_.take(request.method, request.path);
+  const std::string operation = nameOperation_ ? nameOperation_(request) : std::string();
+  const auto fault = faults_.take(request.method, request.path, operation);
   RequestLogEntry entry{request.method, request.path, request.rawQuery, 0, 0,
-                        fault ? fault->describe() : std::string()};
+                        fault ? fault->describe() : std::string(), operation};
   auto finish = [&](int status) {
     entry.status = status;
     entry.ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
@@ -485,7 +495,8 @@ MockHttpServer::Impl::Outcome MockHttpServer::Impl::handle(HttpRequest& request)
     finish(0);
     return {};
   }
-  HttpResponse response = fault && fault->status ? faultResponse(*fault, request) : dispatch(request);
+  HttpResponse response =
+      fault && fault->status ? faultResponse(*fault, request, shapeFault_) : dispatch(request);
   finish(response.status);
   return {std::move(response)};
 }
@@ -507,6 +518,17 @@ MockHttpServer::~MockHttpServer() { stop(); }
 
 void MockHttpServer::route(std::string method, std::string pattern, Router::Handler handler) {
   impl_->router_.add(std::move(method), std::move(pattern), std::move(handler));
+}
+
+void MockHttpServer::fallback(Router::Handler handler) { impl_->router_.fallback(std::move(handler)); }
+
+void MockHttpServer::onOperation(std::function<std::string(const HttpRequest&)> nameOperation) {
+  impl_->nameOperation_ = std::move(nameOperation);
+}
+
+void MockHttpServer::onFaultResponse(
+    std::function<HttpResponse(const FaultAction&, const HttpRequest&)> shapeFault) {
+  impl_->shapeFault_ = std::move(shapeFault);
 }
 
 void MockHttpServer::onReset(std::function<void()> resetState) { impl_->resetState_ = std::move(resetState); }

@@ -5,12 +5,14 @@
 namespace cleanroom::mocks {
 
 nlohmann::json RequestLogEntry::toJson() const {
-  return {{"method", method},
+  nlohmann::json out = {{"method", method},
           {"path", path},
           {"query", query},
           {"status", status},
           {"ms", std::round(ms * 1000.0) / 1000.0},
           {"fault", fault.empty() ? nlohmann::json(nullptr) : nlohmann::json(fault)}};
+  if (!operation.empty()) out["operation"] = operation;
+  return out;
 }
 
 void RequestLog::record(RequestLogEntry entry) {

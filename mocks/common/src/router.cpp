@@ -40,6 +40,8 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(Route{std::move(method), splitPath(pattern), std::move(handler)});
 }
 
+void Router::fallback(Handler handler) { fallback_ = std::move(handler); }
+
 bool Router::matches(const Route& route, const std::vector<std::string>& segments,
                      std::map<std::string, std::string>& params) const {
   if (route.segments.size() != segments.size()) return false;
@@ -74,6 +76,10 @@ HttpResponse Router::dispatch(HttpRequest& request) const {
     allowed.insert(route.method);
   }
   if (getForHead) return getForHead->handler(request);
+  if (fallback_) {
+    request.params.clear();
+    return fallback_(request);
+  }
   if (!allowed.empty()) {
     auto response = HttpResponse::error(
         405, "method " + request.method + " not allowed on " + request.path +

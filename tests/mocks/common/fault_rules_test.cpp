@@ -116,5 +116,40 @@ TEST(FaultActionTest, DescribesEveryEffect) {
   EXPECT_EQ(action.describe(), "delay 800ms, status 503");
 }
 
+
+TEST(FaultRuleTest, OperationGlobWithoutColonMatchesTheOperationName) {
+  auto rule = parseOrFail({{"match", {{"operation", "StopTask"}}}, {"status", 400}, {"errorCode", "ThrottlingException"}});
+  EXPECT_TRUE(rule.matches("POST", "/", "ecs:StopTask"));
+  EXPECT_FALSE(rule.matches("POST", "/", "ecs:RunTask"));
+  EXPECT_FALSE(rule.matches("POST", "/", ""));
+  EXPECT_EQ(rule.toJson()["match"]["operation"], "StopTask");
+  EXPECT_EQ(rule.toJson()["errorCode"], "ThrottlingException");
+}
+
+TEST(FaultRuleTest, OperationGlobWithColonMatchesServiceAndOperation) {
+  auto anyEcs = parseOrFail({{"match", {{"operation", "ecs:*"}}}, {"status", 500}});
+  EXPECT_TRUE(anyEcs.matches("POST", "/", "ecs:ListTasks"));
+  EXPECT_FALSE(anyEcs.matches("POST", "/", "elasticloadbalancing:DeregisterTargets"));
+  auto one = parseOrFail({{"match", {{"operation", "elasticloadbalancing:DeregisterTargets"}}}, {"status", 500}});
+  EXPECT_TRUE(one.matches("POST", "/", "elasticloadbalancing:DeregisterTargets"));
+  EXPECT_FALSE(one.matches("POST", "/", "elasticloadbalancing:RegisterTargets"));
+}
+
+TEST(FaultRuleTest, RejectsABadOperationOrErrorCodeNamingTheField) {
+  EXPECT_EQ(FaultRule::fromJson({{"match", {{"operation", 3}}}, {"status", 500}}).field(), "match.operation");
+  EXPECT_EQ(FaultRule::fromJson({{"errorCode", ""}, {"status", 400}}).field(), "errorCode");
+  EXPECT_EQ(FaultRule::fromJson({{"errorCode", "Throttling"}, {"delayMs", 5}}).field(), "errorCode");
+}
+
+TEST(FaultRuleSetTest, TakePassesTheOperationAndCarriesTheErrorCode) {
+  FaultRuleSet faults;
+  ASSERT_TRUE(faults.addFromJson({{"match", {{"operation", "RunTask"}}}, {"status", 400}, {"errorCode", "ThrottlingException"}}));
+  EXPECT_FALSE(faults.take("POST", "/").has_value());
+  auto action = faults.take("POST", "/", "ecs:RunTask");
+  ASSERT_TRUE(action.has_value());
+  EXPECT_EQ(action->errorCode, "ThrottlingException");
+  EXPECT_EQ(action->describe(), "status 400 ThrottlingException");
+}
+
 }  // namespace
 }  // namespace cleanroom::mocks

@@ -277,5 +277,38 @@ TEST(HttpServerUnixSocketTest, ServesOnAUnixSocketAndRemovesItOnStop) {
   std::filesystem::remove_all(directory);
 }
 
+
+TEST(HttpServerOperationTest, MatchesFaultsByOperationShapesThemAndLogsTheOperation) {
+  MockHttpServer server;
+  server.fallback([](const HttpRequest& r) { return HttpResponse::text(200, "served " + r.path); });
+  server.onOperation([](const HttpRequest& r) { return "svc:" + r.headers.value("X-Op"); });
+  server.onFaultResponse([](const FaultAction& fault, const HttpRequest&) {
+    return HttpResponse::text(*fault.status, "shaped " + fault.errorCode.value_or("none"));
+  });
+  server.start();
+  httplib::Client client(server.url());
+  client.set_read_timeout(5, 0);
+  auto added = client.Post("/__cleanroom/faults",
+                           json{{"match", {{"operation", "Stop"}}}, {"status", 400}, {"errorCode", "Throttled"},
+                                {"retryAfter", 2}, {"count", 1}}.dump(),
+                           "application/json");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 201) << added->body;
+  auto other = client.Post("/", httplib::Headers{{"X-Op", "Run"}}, "", "text/plain");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->body, "served /");
+  auto faulted = client.Post("/", httplib::Headers{{"X-Op", "Stop"}}, "", "text/plain");
+  ASSERT_TRUE(faulted);
+  EXPECT_EQ(faulted->status, 400);
+  EXPECT_EQ(faulted->body, "shaped Throttled");
+  EXPECT_EQ(faulted->get_header_value("Retry-After"), "2");
+  auto log = json::parse(client.Get("/__cleanroom/requests")->body);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0]["operation"], "svc:Run");
+  EXPECT_EQ(log[1]["operation"], "svc:Stop");
+  EXPECT_EQ(log[1]["fault"], "status 400 Throttled");
+  server.stop();
+}
+
 }  // namespace
 }  // namespace cleanroom::mocks

@@ -60,5 +60,17 @@ TEST(RouterTest, WildcardMethodMatchesAnyMethod) {
   EXPECT_EQ(router.dispatch(r).body, "PATCH");
 }
 
+
+TEST(RouterTest, FallbackServesEveryRequestNoRouteServes) {
+  Router router = agentsRouter();
+  router.fallback([](const HttpRequest& r) { return HttpResponse::text(200, "fallback " + r.method + " " + r.path); });
+  auto deep = request("POST", "/a/b/c/d");
+  EXPECT_EQ(router.dispatch(deep).body, "fallback POST /a/b/c/d");
+  auto otherMethod = request("PUT", "/api/agents");
+  EXPECT_EQ(router.dispatch(otherMethod).body, "fallback PUT /api/agents");
+  auto routed = request("GET", "/api/agents/7");
+  EXPECT_EQ(router.dispatch(routed).body, "get 7");
+}
+
 }  // namespace
 }  // namespace cleanroom::mocks

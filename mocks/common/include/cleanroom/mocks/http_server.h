@@ -40,6 +40,20 @@ class MockHttpServer {
 
   // Adds a route of the mock's own API (see Router::add). Call before start().
   void route(std::string method, std::string pattern, Router::Handler handler);
+  // Sets the handler for every request no route serves (Router::fallback),
+  // e.g. a mock whose whole API is dispatched by headers. Call before start().
+  void fallback(Router::Handler handler);
+  // Sets how a request's operation is named (e.g. "ecs:StopTask", "" = none):
+  // called once per non-control request, before fault rules are checked; the
+  // name is matched by rules' "match.operation" and recorded in the request
+  // log. Runs on the connection's thread; must not block. Call before start().
+  void onOperation(std::function<std::string(const HttpRequest&)> nameOperation);
+  // Sets how a status fault is answered when its rule has no explicit "body"
+  // (default: a JSON object {"error": "injected fault", ...}), e.g. in the
+  // protocol's own error format using FaultAction::errorCode. The hook gets
+  // the fault (status set) and the request; the server then adds Retry-After
+  // from the rule. Must not block. Call before start().
+  void onFaultResponse(std::function<HttpResponse(const FaultAction&, const HttpRequest&)> shapeFault);
   // Sets what POST /__cleanroom/reset does to the mock's state (faults and the
   // request log are always cleared). Call before start().
   void onReset(std::function<void()> resetState);

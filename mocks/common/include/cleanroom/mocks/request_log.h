@@ -20,7 +20,9 @@ struct RequestLogEntry {
   int status = 0;     // 0 when the connection was dropped by a fault
   double ms = 0;      // time from request read to response ready
   std::string fault;  // e.g. "status 503", "drop", "delay 800ms"; "" if none
+  std::string operation = {};  // the mock's operation name (e.g. "ecs:StopTask"); "" if none
 
+  // JSON form; "operation" is present only when non-empty.
   nlohmann::json toJson() const;
 };
 

@@ -1,7 +1,9 @@
 // Router: maps (method, path pattern) to a handler for a mock's own API.
 // Patterns are literal segments plus "{name}" segments matching exactly one
 // non-empty path segment, e.g. "/api/agents/{id}". Unmatched paths get a JSON
-// 404, a path matched with another method gets a JSON 405 with Allow.
+// 404, a path matched with another method gets a JSON 405 with Allow — unless a
+// fallback handler is set, which then serves every request no route serves
+// (for mocks whose API is not path-shaped, e.g. AWS's one-port "POST /").
 #pragma once
 
 #include <functional>
@@ -24,6 +26,10 @@ class Router {
   // HEAD unless a HEAD route exists. Routes are tried in insertion order.
   // Not thread-safe: add every route before the server starts.
   void add(std::string method, std::string pattern, Handler handler);
+  // Sets the handler for every request no route serves (instead of the 404
+  // and 405 answers). Any path depth, any method. Not thread-safe: set it
+  // before the server starts.
+  void fallback(Handler handler);
 
   // Returns the handler's response for `request` (filling request.params), or
   // the 404/405 JSON fallback. Does not block beyond what the handler blocks.
@@ -38,6 +44,7 @@ class Router {
   bool matches(const Route& route, const std::vector<std::string>& segments,
                std::map<std::string, std::string>& params) const;
   std::vector<Route> routes_;
+  Handler fallback_;
 };
 
 // Returns the '/'-separated segments of `path` (empty segments dropped).
