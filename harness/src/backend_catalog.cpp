@@ -11,6 +11,7 @@
 #include "cleanroom/backends/agent_api_backend.h"
 #include "cleanroom/backends/daytona_backend.h"
 #include "cleanroom/backends/docker_backend.h"
+#include "cleanroom/backends/ecs_backend.h"
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/backends/tmux_backend.h"
 #include "cleanroom/backends/workspace_backend.h"
@@ -149,6 +150,22 @@ Result<std::shared_ptr<Backend>> daytonaFromLocator(const Locator& locator, cons
   return buildFrom<DaytonaBackend>(DaytonaConfig::fromLocator(locator));
 }
 
+// ECS tasks of the clusters CLEANROOM_ECS_CLUSTER names (default "default"):
+// automatic only when CLEANROOM_ECS_CLUSTER or AWS_ENDPOINT_URL_ECS is set
+// (AWS credentials or AWS_ENDPOINT_URL alone may be there for S3, or for
+// someone's real account); credentials come from the environment, never
+// from a journal.
+BuiltBackend ecsWhenNamed(const std::string&) {
+  return build<EcsBackend>(std::optional<Result<EcsBackendOptions>>(EcsBackendOptions::fromEnvironment()));
+}
+BuiltBackend ecsFromEnvironment(const std::string& owner) {
+  if (!env::get(kEcsClusterVariable) && !env::get("AWS_ENDPOINT_URL_ECS")) return std::nullopt;
+  return ecsWhenNamed(owner);
+}
+Result<std::shared_ptr<Backend>> ecsFromLocator(const Locator& locator, const std::string&) {
+  return buildFrom<EcsBackend>(EcsBackendOptions::fromLocator(locator));
+}
+
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
       {{"http", "CLEANROOM_AGENTS_URL"}, "CLEANROOM_AGENTS_URL=http://127.0.0.1:8080", agentApiFromEnvironment, true,
@@ -163,6 +180,9 @@ const std::vector<CatalogItem>& catalogItems() {
        dockerFromLocator, dockerWhenNamed},
       {{"daytona", "DAYTONA_API_URL and DAYTONA_API_KEY"}, "DAYTONA_API_URL=http://127.0.0.1:3000/api",
        daytonaFromEnvironment, true, daytonaFromLocator},
+      {{"ecs", "CLEANROOM_ECS_CLUSTER or AWS_ENDPOINT_URL_ECS (with AWS_REGION, AWS_ACCESS_KEY_ID, "
+               "AWS_SECRET_ACCESS_KEY)"},
+       "CLEANROOM_ECS_CLUSTER=default", ecsFromEnvironment, true, ecsFromLocator, ecsWhenNamed},
   };
   return items;
 }

@@ -149,6 +149,37 @@ TEST(BackendCatalogTest, DaytonaNeedsItsUrlAndKeyAndItsLocatorHoldsNoKey) {
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
 }
 
+TEST(BackendCatalogTest, EcsIsAutomaticOnlyWithItsClusterOrEndpointAndItsLocatorHoldsNoSecret) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
+  tests::ScopedEnv region("AWS_REGION", std::string("us-east-1"));
+  tests::ScopedEnv keyId("AWS_ACCESS_KEY_ID", std::string("cleanroom"));
+  tests::ScopedEnv secret("AWS_SECRET_ACCESS_KEY", std::string("s3cret-aws"));
+  tests::ScopedEnv endpoint("AWS_ENDPOINT_URL", std::string("http://127.0.0.1:4566"));
+  tests::ScopedEnv noEcsEndpoint("AWS_ENDPOINT_URL_ECS", std::nullopt);
+  {
+    tests::ScopedEnv noCluster("CLEANROOM_ECS_CLUSTER", std::nullopt);
+    auto automatic = backendsFromEnvironment();
+    ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+    EXPECT_TRUE(automatic->empty()) << "AWS credentials alone must not sweep an account's tasks";
+  }
+  tests::ScopedEnv cluster("CLEANROOM_ECS_CLUSTER", std::string("agents,batch"));
+  auto automatic = backendsFromEnvironment();
+  ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+  ASSERT_EQ(automatic->size(), 1u);
+  EXPECT_EQ(automatic->front()->name(), "ecs");
+  for (const auto& [field, value] : automatic->front()->locator()) {
+    EXPECT_THAT(value, ::testing::Not(HasSubstr("s3cret")));
+  }
+  auto rebuilt = backendFromLocator("ecs", automatic->front()->locator(), "run-x");
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
+  EXPECT_EQ(rebuilt.value()->locator(), automatic->front()->locator());
+}
+
 TEST(BackendCatalogTest, TheWorkspaceComesFromCleanroomWorkspace) {
   char pattern[] = "/tmp/cr-catalog-XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
