@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <tuple>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -51,6 +52,34 @@ struct FailSafeState {
 FailSafeState& state() {
   static auto* s = new FailSafeState();
   return *s;
+}
+
+// Cleanups that run before the sweep. Their own lock: held while they run,
+// so removeFailSafeCleanup() waits for a running one.
+struct RegisteredCleanups {
+  std::mutex mutex;
+  int nextId = 1;
+  std::vector<std::tuple<int, std::string, FailSafeCleanup>> cleanups;
+};
+
+RegisteredCleanups& registeredCleanups() {
+  static auto* r = new RegisteredCleanups();
+  return *r;
+}
+
+void runRegisteredCleanups(const std::string& trigger) {
+  RegisteredCleanups& r = registeredCleanups();
+  std::lock_guard lock(r.mutex);
+  for (const auto& [id, name, cleanup] : r.cleanups) {
+    logger().info("step=fail-safe-cleanup name={} trigger={} event=start", name, trigger);
+    try {
+      cleanup(trigger);
+    } catch (const std::exception& e) {
+      logger().warn("step=fail-safe-cleanup name={} result=exception error=\"{}\"", name, e.what());
+    } catch (...) {
+      logger().warn("step=fail-safe-cleanup name={} result=exception", name);
+    }
+  }
 }
 
 std::string signalName(int signal) {
@@ -178,6 +207,7 @@ std::optional<CleanupReport> runFailSafe(const std::string& trigger, bool endSer
     s.started = true;
     options = s.options;
   }
+  runRegisteredCleanups(trigger);
   const std::string runId = options.selector.runId.value_or("");
   std::vector<std::string> errors;
   std::optional<JournalContents> journal;
@@ -204,6 +234,20 @@ std::optional<CleanupReport> runFailSafe(const std::string& trigger, bool endSer
   }
   s.finished.notify_all();
   return report;
+}
+
+int addFailSafeCleanup(std::string name, FailSafeCleanup cleanup) {
+  RegisteredCleanups& r = registeredCleanups();
+  std::lock_guard lock(r.mutex);
+  const int id = r.nextId++;
+  r.cleanups.emplace_back(id, std::move(name), std::move(cleanup));
+  return id;
+}
+
+void removeFailSafeCleanup(int id) {
+  RegisteredCleanups& r = registeredCleanups();
+  std::lock_guard lock(r.mutex);
+  std::erase_if(r.cleanups, [id](const auto& entry) { return std::get<0>(entry) == id; });
 }
 
 }  // namespace cleanroom

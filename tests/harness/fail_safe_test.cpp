@@ -83,11 +83,15 @@ class FailSafeTest : public ::testing::Test {
     return probe;
   }
 
-  // Reads the probe's stdout to its end; returns how it ended.
-  static std::string ending(Probe& probe) {
+  // Reads the probe's stdout to its end (lines into `lines`, if given);
+  // returns how it ended.
+  static std::string ending(Probe& probe, std::vector<std::string>* lines = nullptr) {
     for (;;) {
       Result<std::string> line = probe.process->readLine(kTimeout);
-      if (line.ok()) continue;
+      if (line.ok()) {
+        if (lines) lines->push_back(*line);
+        continue;
+      }
       return line.error().message;
     }
   }
@@ -111,6 +115,21 @@ TEST_F(FailSafeTest, ExitCleansWhatTheProcessLaunched) {
   EXPECT_THAT(ending(probe), HasSubstr("exited with status 0"));
   EXPECT_FALSE(anyAlive(probe));
   EXPECT_FALSE(fs::exists(dir_ / (runId_ + ".jsonl"))) << "a clean run's journal is removed";
+}
+
+TEST_F(FailSafeTest, RegisteredCleanupsRunBeforeTheSweep) {
+  for (const auto& [mode, trigger] : {std::pair{"exit", "exit"}, std::pair{"wait", "SIGTERM"}}) {
+    Probe probe = start(mode);
+    ASSERT_EQ(probe.children.size(), 2u) << mode;
+    if (std::string(mode) == "wait") {
+      ASSERT_EQ(::kill(probe.process->pid(), SIGTERM), 0);
+    }
+    std::vector<std::string> lines;
+    (void)ending(probe, &lines);
+    EXPECT_THAT(lines, ::testing::Contains(std::string("before-sweep trigger=") + trigger + " children-alive=2"))
+        << "the registered cleanup ran before the sweep stopped the children";
+    EXPECT_FALSE(anyAlive(probe)) << mode;
+  }
 }
 
 TEST_F(FailSafeTest, ReturningFromMainCleansToo) {

@@ -21,10 +21,16 @@
 // triggers find it done. After a clean sweep the run's journal is removed
 // when this process is its only writer.
 //
+// Cleanups that must come first (e.g. ship an ECS session's logs and
+// deregister its load-balancer target before its task is stopped) register
+// with addFailSafeCleanup(): the sweep runs them before the engine's sweep,
+// so the sweep itself only finds what is really left over.
+//
 // Trace lines (info): step=fail-safe trigger=SIGTERM found=2 cleaned=2 ms=310
 #pragma once
 
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,5 +69,21 @@ bool failSafeArmed();
 // mock). Returns the report, or nullopt when it did not run. Blocks for as
 // long as the cleanup takes (its engine's bounds).
 std::optional<CleanupReport> runFailSafe(const std::string& trigger, bool endServices = true);
+
+// A cleanup run by the fail-safe sweep before the engine's sweep; `trigger`
+// is what set the sweep off ("exit", "SIGTERM", …).
+using FailSafeCleanup = std::function<void(const std::string& trigger)>;
+
+// Registers `cleanup` (named `name` in traces) to run at the start of the
+// fail-safe sweep, in registration order, on the thread that triggered it.
+// An exception it throws is caught and logged. Returns an id for
+// removeFailSafeCleanup(). Thread-safe; never blocks on a running sweep's
+// engine, only on registered cleanups that are running.
+int addFailSafeCleanup(std::string name, FailSafeCleanup cleanup);
+
+// Unregisters a cleanup; blocks while registered cleanups are running (so
+// its owner may be destroyed right after). Must not be called from a
+// registered cleanup. Unknown ids are ignored.
+void removeFailSafeCleanup(int id);
 
 }  // namespace cleanroom

@@ -6,17 +6,21 @@
 //   wait    block until a signal arrives (the test sends it)
 //   reaper  start cleanroom-reaper watching this process (launchReaper),
 //           print " reaper=PID" on the ready line, then block like wait
-// The run id and journal directory come from CLEANROOM_RUN_ID and
-// CLEANROOM_JOURNAL_DIR, set by the test.
+// It also registers a fail-safe cleanup (addFailSafeCleanup) that prints
+// "before-sweep trigger=T children-alive=N": the cleanups run before the
+// sweep, so N is still 2 there. The run id and journal directory come from
+// CLEANROOM_RUN_ID and CLEANROOM_JOURNAL_DIR, set by the test.
 #include <unistd.h>
 
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/engine.h"
 #include "cleanroom/fail_safe.h"
+#include "cleanroom/process_tree.h"
 #include "cleanroom/reaper.h"
 #include "cleanroom/run.h"
 
@@ -32,6 +36,7 @@ int main(int argc, char** argv) {
   auto engine = std::make_shared<cleanroom::CleanupEngine>(options);
   engine->addBackend(processes);
   std::string pids;
+  std::vector<cleanroom::ProcessIdentity> children;
   for (int i = 0; i < 2; ++i) {
     cleanroom::LaunchOptions quiet;
     quiet.outputPath = "/dev/null";  // keep the test's pipe free: it reads our end of output
@@ -41,8 +46,14 @@ int main(int argc, char** argv) {
       return 3;
     }
     pids += " " + launched->id;
+    if (auto identity = cleanroom::ProcessIdentity::parse(launched->id)) children.push_back(*identity);
   }
   cleanroom::installFailSafe({.engine = engine});
+  cleanroom::addFailSafeCleanup("probe", [children](const std::string& trigger) {
+    int alive = 0;
+    for (const auto& child : children) alive += cleanroom::isAlive(child) ? 1 : 0;
+    std::cout << "before-sweep trigger=" << trigger << " children-alive=" << alive << std::endl;
+  });
   if (mode == "reaper") {
     auto reaper = cleanroom::launchReaper(cleanroom::run::id());
     if (!reaper.ok()) {
