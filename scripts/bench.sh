@@ -11,3 +11,5 @@ bash scripts/build.sh
 if [ $# -eq 0 ]; then "${CLEANROOM_BUILD_DIR:-build}/e2e/bench/cleanroom_reaper_bench"; fi
 # Containers: cleanroom vs the sequential stop/rm loop, docker mock request rate, `docker ps`.
 if [ $# -eq 0 ]; then "${CLEANROOM_BUILD_DIR:-build}/e2e/bench/cleanroom_containers_bench"; fi
+# ECS sessions: parallel pipeline vs the sequential order, 100 sessions, mock start-up and rate.
+if [ $# -eq 0 ]; then "${CLEANROOM_BUILD_DIR:-build}/e2e/bench/cleanroom_ecs_sessions_bench"; fi

@@ -207,12 +207,11 @@ Result<Pipeline> defineSessionCleanup(std::shared_ptr<EcsSessionApi> api, EcsSes
     return callback(s.options.releaseStateCallback, p.session(), c);
   });
   PipelineStep stop = stepOf(kStopTaskStep, o.stopTask);
-  stop.after = {kUploadLogsStep};
+  stop.after = {kUploadLogsStep, kDeregisterTargetStep, kReleaseStateStep};
   stop.run = bodyOf(steps, [](const Steps& s, SessionProgress& p, const StepContext& c) {
     return stopTask(s, p.session(), c);
   });
   PipelineStep mark = stepOf(kMarkCleanedStep, o.markCleaned);
-  mark.after = {kReleaseStateStep};
   mark.needs = {kStopTaskStep, kDeregisterTargetStep};
   mark.run = bodyOf(steps, [](const Steps& s, SessionProgress& p, const StepContext& c) {
     return callback(s.options.markCleanedCallback, p.session(), c);

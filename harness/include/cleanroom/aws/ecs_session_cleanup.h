@@ -1,9 +1,11 @@
 // The session cleanup, described once as a Pipeline (pipeline.h):
 //
-//   upload-logs ────────(after)──→ stop-task ──(needs)──┐
-//   deregister-target ─────────────────────────(needs)──┼──→ mark-cleaned
-//   release-state ─────────────────────────────(after)──┘
-//   (the three on the left start at once and run concurrently)
+//   upload-logs ───────┐
+//   deregister-target ─┼─(after)──→ stop-task ──(needs)──→ mark-cleaned
+//   release-state ─────┘                  (also needs deregister-target)
+//   (the three on the left start at once and run concurrently; the task is
+//   stopped once all three finished — whatever their outcome — so logs are
+//   shipped and the target drained before what holds them goes away)
 //
 //   upload-logs        PutObject of every regular file below logDirectory to
 //                      s3://logBucket/<prefix>/<runId>/<session>/<relative
@@ -19,13 +21,12 @@
 //                      naming it. No target group in the session → already done.
 //   release-state      the caller's callback (drop local state); absent = ok.
 //                      Informational by default.
-//   stop-task          after upload-logs (whatever its outcome): StopTask, then
+//   stop-task          after the three above (whatever their outcome): StopTask, then
 //                      DescribeTasks polled adaptively (stopPacing) until
 //                      STOPPED, within the step's timeout; every request gets
 //                      StepContext::remaining() as its timeout. A task ECS no
 //                      longer knows is "already done". Critical.
-//   mark-cleaned       needs stop-task and deregister-target, after
-//                      release-state (whatever its outcome): the caller's
+//   mark-cleaned       needs stop-task and deregister-target: the caller's
 //                      callback (mark the request cleaned); absent = ok.
 //
 // Steps find their session by StepContext::session through the lookup the
