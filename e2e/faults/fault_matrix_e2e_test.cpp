@@ -6,7 +6,8 @@
 // cleanroom-mock-docker over its Unix socket (real processes: one slow to
 // exit, one ignoring SIGTERM, one that exited by itself and still holds its
 // disk) and Daytona sandboxes (started, stopped, and one stuck until a forced
-// delete) — and the same kinds of things of another run next to them. A scenario arms faults (503 ×N, 429 with
+// delete), ECS tasks on cleanroom-mock-aws registered as ALB targets — and
+// the same kinds of things of another run next to them. A scenario arms faults (503 ×N, 429 with
 // Retry-After, delays past the request and command timeouts, dropped
 // connections, a failing tmux, a mock restarted mid-cleanup, permanent
 // refusals), runs cleanupRealAgents and asserts:
@@ -35,9 +36,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cleanroom/aws/aws_client.h"
+#include "cleanroom/aws/ecs_session_site.h"
 #include "cleanroom/backends/agent_api_backend.h"
+#include "cleanroom/backends/alb_backend.h"
 #include "cleanroom/backends/daytona_backend.h"
 #include "cleanroom/backends/docker_backend.h"
+#include "cleanroom/backends/ecs_backend.h"
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/backends/tmux_backend.h"
 #include "cleanroom/backends/workspace_backend.h"
@@ -71,6 +76,8 @@ struct FaultScenario {
   // "{stubborn}" is replaced by the id of the container ignoring SIGTERM.
   std::vector<json> dockerFaults;
   std::vector<json> daytonaFaults;
+  // Rules for cleanroom-mock-aws (ECS tasks, ALB targets).
+  std::vector<json> awsFaults;
   // Restart the agent mock once the first DELETE reached it.
   bool restartAgentsMock = false;
   // Whether the faults are overcome; false = permanent, the report must fail.
@@ -94,12 +101,17 @@ std::vector<FaultScenario> scenarios() {
   const json listContainers = {{"method", "GET"}, {"path", "*/containers/json"}};
   const json deleteSandbox = {{"method", "DELETE"}, {"path", "/api/sandbox/*"}};
   const json listSandboxes = {{"method", "GET"}, {"path", "/api/sandbox"}};
+  const json stopTask = {{"operation", "StopTask"}};
+  const json listTasks = {{"operation", "ListTasks"}};
+  const json deregisterTargets = {{"operation", "DeregisterTargets"}};
   FaultScenario calm = scenarioNamed("OnlyAgentsIgnoringSigterm");
   FaultScenario unavailable = scenarioNamed("ServiceUnavailableThenTmuxFailing");
   unavailable.agentFaults = {{{"match", deleteAgent}, {"status", 503}, {"count", 3}}};
   unavailable.tmuxFaults = {{{"fail", 2}}};
   unavailable.dockerFaults = {{{"match", deleteContainer}, {"status", 503}, {"count", 3}}};
   unavailable.daytonaFaults = {{{"match", deleteSandbox}, {"status", 503}, {"count", 3}}};
+  unavailable.awsFaults = {{{"match", stopTask}, {"status", 503}, {"count", 3}},
+                           {{"match", deregisterTargets}, {"status", 503}, {"count", 2}}};
   unavailable.named = {"503", "server exited unexpectedly"};
   FaultScenario rateLimited = scenarioNamed("TooManyRequestsWithRetryAfter");
   rateLimited.agentFaults = {{{"match", listAgents}, {"status", 429}, {"retryAfter", 1}, {"count", 1}},
@@ -107,13 +119,16 @@ std::vector<FaultScenario> scenarios() {
   rateLimited.tmuxFaults = {{{"fail", 1}, {"command", "list-panes"}}};
   rateLimited.dockerFaults = {{{"match", listContainers}, {"status", 429}, {"retryAfter", 1}, {"count", 1}}};
   rateLimited.daytonaFaults = {{{"match", deleteSandbox}, {"status", 429}, {"retryAfter", 1}, {"count", 1}}};
-  rateLimited.named = {"429"};
+  rateLimited.awsFaults = {{{"match", listTasks}, {"status", 400}, {"errorCode", "ThrottlingException"}, {"count", 1}},
+                           {{"match", deregisterTargets}, {"status", 400}, {"errorCode", "Throttling"}, {"count", 2}}};
+  rateLimited.named = {"429", "ThrottlingException", "Throttling"};
   FaultScenario slow = scenarioNamed("DelaysPastTheTimeouts");
   slow.agentFaults = {{{"match", deleteAgent}, {"delayMs", 1500}, {"count", 1}},
                       {{"match", listAgents}, {"delayMs", 1500}, {"count", 1}}};
   slow.tmuxFaults = {{{"hang_ms", 1500}, {"command", "list-sessions"}, {"times", 1}}};
   slow.dockerFaults = {{{"match", listContainers}, {"delayMs", 2500}, {"count", 1}}};
   slow.daytonaFaults = {{{"match", listSandboxes}, {"delayMs", 1500}, {"count", 1}}};
+  slow.awsFaults = {{{"match", listTasks}, {"delayMs", 1500}, {"count", 1}}};
   slow.named = {"timed out"};
   FaultScenario dropped = scenarioNamed("DroppedConnections");
   dropped.agentFaults = {{{"match", deleteAgent}, {"drop", true}, {"count", 2}},
@@ -121,7 +136,8 @@ std::vector<FaultScenario> scenarios() {
   dropped.tmuxFaults = {{{"fail", 1}, {"command", "list-sessions"}, {"message", "lost server"}}};
   dropped.dockerFaults = {{{"match", deleteContainer}, {"drop", true}, {"count", 2}}};
   dropped.daytonaFaults = {{{"match", deleteSandbox}, {"drop", true}, {"count", 1}}};
-  dropped.named = {"DELETE", "lost server"};
+  dropped.awsFaults = {{{"match", stopTask}, {"drop", true}, {"count", 2}}};
+  dropped.named = {"DELETE", "lost server", "StopTask"};
   FaultScenario restart = scenarioNamed("AgentMockRestartedMidCleanup");
   restart.agentFaults = {{{"match", deleteAgent}, {"delayMs", 800}, {"count", 1}}};
   restart.restartAgentsMock = true;
@@ -131,8 +147,10 @@ std::vector<FaultScenario> scenarios() {
   refused.tmuxFaults = {{{"fail", 1000}, {"command", "list-sessions"}, {"message", "permission denied by the fault"}}};
   refused.dockerFaults = {{{"match", {{"method", "DELETE"}, {"path", "*/containers/{container}*"}}}, {"status", 403}}};
   refused.daytonaFaults = {{{"match", listSandboxes}, {"status", 401}}};
+  refused.awsFaults = {{{"match", stopTask}, {"status", 400}, {"errorCode", "AccessDeniedException"}}};
   refused.overcome = false;
-  refused.named = {"403", "{stubborn}", "permission denied by the fault", "{container}", "DAYTONA_API_KEY"};
+  refused.named = {"403", "{stubborn}", "permission denied by the fault", "{container}", "DAYTONA_API_KEY",
+                   "AccessDeniedException"};
   return {calm, unavailable, rateLimited, slow, dropped, restart, refused};
 }
 
@@ -155,9 +173,27 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     docker_ = new tests::MockServerProcess(CLEANROOM_MOCK_DOCKER_PATH, {"--socket", (*mocksDir_ / "docker.sock").string()});
     daytona_ = new tests::MockServerProcess(CLEANROOM_MOCK_DAYTONA_PATH,
                                             {"--api-key", kDaytonaKey, "--stop-delay-ms", "200", "--delete-delay-ms", "200"});
+    aws_ = new tests::MockServerProcess(CLEANROOM_MOCK_AWS_PATH, {"--task-start-ms", "20", "--task-stop-ms", "300",
+                                                                  "--deregistration-delay-ms", "600000"});
+    aws::EcsSiteSpec spec;
+    spec.cluster = "fault-matrix";
+    spec.targetGroupName = "fault-matrix";
+    auto site = aws::EcsSessionSite::provision(std::make_shared<aws::AwsClient>(awsConfig()), spec);
+    ASSERT_TRUE(site.ok()) << site.error().describe();
+    site_ = new aws::EcsSessionSite(std::move(site).value());
+  }
+
+  static aws::AwsConfig awsConfig() {
+    aws::AwsConfig config;
+    config.region = "us-east-1";
+    config.credentials = {"cleanroom", "cleanroom-secret", ""};
+    config.endpoints[""] = aws_->url();
+    return config;
   }
   static void TearDownTestSuite() {
-    for (tests::MockServerProcess** mock : {&mock_, &docker_, &daytona_}) {
+    delete site_;
+    site_ = nullptr;
+    for (tests::MockServerProcess** mock : {&mock_, &docker_, &daytona_, &aws_}) {
       const pid_t pid = (*mock)->pid();
       auto ending = (*mock)->process().stop(5s);
       EXPECT_TRUE(ending.graceful) << ending.description;
@@ -174,7 +210,7 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
   void SetUp() override {
     runId_ = "fm-" + run::generateId();
     otherRun_ = "fm-other-" + run::generateId();
-    for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
+    for (auto* mock : {mock_, docker_, daytona_, aws_}) mock->clearFaults();
     ASSERT_EQ(tmuxClient().tmux({"__fault", R"({"clear": true})"})->exitCode, 0);
 
     AgentApiConfig agentConfig;
@@ -201,19 +237,30 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     daytonaConfig.apiKey = kDaytonaKey;
     daytonaConfig.requestTimeout = kRequestTimeout;
     sandboxes_ = std::make_shared<DaytonaBackend>(daytonaConfig);
+    EcsBackendOptions ecsOptions;
+    ecsOptions.aws = awsConfig();
+    ecsOptions.clusters = {site_->spec().cluster};
+    ecsOptions.requestTimeout = kRequestTimeout;
+    tasks_ = std::make_shared<EcsBackend>(ecsOptions);
+    AlbBackendOptions albOptions;
+    albOptions.aws = awsConfig();
+    albOptions.targetGroupArns = {site_->targetGroupArn()};
+    albOptions.clusters = {site_->spec().cluster};
+    albOptions.requestTimeout = kRequestTimeout;
+    targets_ = std::make_shared<AlbBackend>(albOptions);
 
     // One engine knows every backend, the other run's processes included:
     // only the selector keeps it away from them.
     engine_ = std::make_shared<CleanupEngine>();
     for (std::shared_ptr<Backend> b : std::vector<std::shared_ptr<Backend>>{
-             agents_, tmux_, processes_, otherProcesses_, workspace_, containers_, sandboxes_}) {
+             agents_, tmux_, processes_, otherProcesses_, workspace_, containers_, sandboxes_, tasks_, targets_}) {
       engine_->addBackend(b);
     }
   }
 
   void TearDown() override {
     if (!engine_) return;  // SetUp failed before anything was created
-    for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
+    for (auto* mock : {mock_, docker_, daytona_, aws_}) mock->clearFaults();
     (void)tmuxClient().tmux({"__fault", R"({"clear": true})"});
     AgentCleanupOptions other = cleanupOptions();
     other.selector = Selector::forRun(otherRun_);
@@ -338,6 +385,13 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     return created->id;
   }
 
+  // Runs an ECS task of `runId` and registers it as an ALB target (an agent
+  // session, as the runtime starts one).
+  void launchTask(const std::string& runId, const std::string& name) {
+    auto session = site_->launch(*tasks_, name, {}, 10s, runId);
+    if (!session.ok()) throw std::runtime_error(session.error().describe());
+  }
+
   void hold(pid_t pid, Holdings& into) {
     auto identity = identityOf(pid);
     if (identity.ok()) into.processes.push_back(*identity);
@@ -369,12 +423,15 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     createSandbox(runId_, json::object());
     createSandbox(runId_, {{"stuck", true}});
     createSandbox(runId_, {{"state", "stopped"}});
+    launchTask(runId_, "task-1");
+    launchTask(runId_, "task-2");
 
     createAgent(otherRun_, {{"realProcess", true}, {"exitDelayMs", 100}}, theirs_);
     createSession(otherRun_, "o1", "exec sleep 600", theirs_);
     launchStubborn(*otherProcesses_, theirs_);
     createContainer(otherRun_, {"CLEANROOM_MOCK_EXIT_DELAY_MS=100"}, theirs_);
     createSandbox(otherRun_, json::object());
+    launchTask(otherRun_, "their-task");
   }
 
   std::string substitute(std::string text) const {
@@ -389,6 +446,7 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     for (const json& rule : scenario.agentFaults) mock_->addFault(json::parse(substitute(rule.dump())));
     for (const json& rule : scenario.dockerFaults) docker_->addFault(json::parse(substitute(rule.dump())));
     for (const json& rule : scenario.daytonaFaults) daytona_->addFault(json::parse(substitute(rule.dump())));
+    for (const json& rule : scenario.awsFaults) aws_->addFault(rule);
     for (const json& rule : scenario.tmuxFaults) {
       auto armed = tmuxClient().tmux({"__fault", rule.dump()});
       ASSERT_TRUE(armed.ok() && armed->exitCode == 0) << rule.dump();
@@ -440,6 +498,8 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
     EXPECT_GE(listed("process"), 1);
     EXPECT_EQ(listed("docker"), 1);
     EXPECT_EQ(listed("daytona"), 1);
+    EXPECT_EQ(listed("ecs"), 1);
+    EXPECT_EQ(listed("alb"), 1);
     for (const std::string& id : theirs_.agents) {
       EXPECT_FALSE(mock_->received("DELETE", "/api/agents/" + id)) << "the other run's agent was stopped";
     }
@@ -454,6 +514,8 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
   static tests::MockServerProcess* mock_;
   static tests::MockServerProcess* docker_;
   static tests::MockServerProcess* daytona_;
+  static tests::MockServerProcess* aws_;
+  static aws::EcsSessionSite* site_;
   static std::filesystem::path* mocksDir_;
   std::string runId_;
   std::string otherRun_;
@@ -468,12 +530,16 @@ class FaultMatrixTest : public ::testing::TestWithParam<FaultScenario> {
   std::shared_ptr<WorkspaceBackend> workspace_;
   std::shared_ptr<DockerBackend> containers_;
   std::shared_ptr<DaytonaBackend> sandboxes_;
+  std::shared_ptr<EcsBackend> tasks_;
+  std::shared_ptr<AlbBackend> targets_;
   std::shared_ptr<CleanupEngine> engine_;
 };
 
 tests::MockServerProcess* FaultMatrixTest::mock_ = nullptr;
 tests::MockServerProcess* FaultMatrixTest::docker_ = nullptr;
 tests::MockServerProcess* FaultMatrixTest::daytona_ = nullptr;
+tests::MockServerProcess* FaultMatrixTest::aws_ = nullptr;
+aws::EcsSessionSite* FaultMatrixTest::site_ = nullptr;
 std::filesystem::path* FaultMatrixTest::mocksDir_ = nullptr;
 
 TEST_P(FaultMatrixTest, CleansEveryBackendAndNamesEveryFailure) {
@@ -488,7 +554,7 @@ TEST_P(FaultMatrixTest, CleansEveryBackendAndNamesEveryFailure) {
     EXPECT_THAT(report, HasSubstr(substitute(word))) << result.report.summary();
   }
   if (!scenario.agentFaults.empty() || !scenario.tmuxFaults.empty() || !scenario.dockerFaults.empty() ||
-      !scenario.daytonaFaults.empty() || scenario.restartAgentsMock) {
+      !scenario.daytonaFaults.empty() || !scenario.awsFaults.empty() || scenario.restartAgentsMock) {
     EXPECT_GT(result.report.failedAttempts(), 0) << "the report hides the faults: " << report;
   }
   if (scenario.overcome && !scenario.restartAgentsMock) {
@@ -498,7 +564,7 @@ TEST_P(FaultMatrixTest, CleansEveryBackendAndNamesEveryFailure) {
   if (!scenario.overcome) {
     EXPECT_FALSE(result.success) << result.report.summary();
     EXPECT_GT(result.remaining, 0);
-    for (auto* mock : {mock_, docker_, daytona_}) mock->clearFaults();
+    for (auto* mock : {mock_, docker_, daytona_, aws_}) mock->clearFaults();
     ASSERT_EQ(tmuxClient().tmux({"__fault", R"({"clear": true})"})->exitCode, 0);
     result = cleanupRealAgents(*engine_, cleanupOptions());
   }

@@ -8,7 +8,10 @@
 // set, the MockContainersEnvironment attaches to those servers (started by
 // the test, so they outlive this program like a real daemon would) and the
 // test also holds two containers (one ignores SIGTERM) and two sandboxes
-// (one slow to stop).
+// (one slow to stop). When AWS_ENDPOINT_URL is set (an AWS mock the test
+// started), the MockAwsEnvironment attaches to it and the test also holds
+// two ECS sessions — tasks registered as ALB targets, one with a log file in
+// $TMPDIR/doomed-logs-<run id>/ — and a task without a session.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -26,6 +29,22 @@ namespace {
 cleanroom::gtest::MockAgentsEnvironment* agentsEnvironment = nullptr;
 cleanroom::gtest::LocalAgentsEnvironment* localEnvironment = nullptr;
 cleanroom::gtest::MockContainersEnvironment* containersEnvironment = nullptr;
+cleanroom::gtest::MockAwsEnvironment* awsEnvironment = nullptr;
+
+void holdEcsSessions() {
+  const std::filesystem::path logs =
+      std::filesystem::temp_directory_path() / ("doomed-logs-" + cleanroom::run::id()) / "s1";
+  std::filesystem::create_directories(logs);
+  std::ofstream(logs / "agent.log") << "session s1 of " << cleanroom::run::id() << "\n";
+  auto withLogs = awsEnvironment->launchSession("s1", logs);
+  ASSERT_TRUE(withLogs.ok()) << withLogs.error().describe();
+  auto withoutLogs = awsEnvironment->launchSession("s2");
+  ASSERT_TRUE(withoutLogs.ok()) << withoutLogs.error().describe();
+  cleanroom::EcsTaskSpec bare;
+  bare.taskDefinition = awsEnvironment->site().spec().taskFamily;
+  auto task = awsEnvironment->ecs()->runTask(bare);
+  ASSERT_TRUE(task.ok()) << task.error().describe();
+}
 
 void holdContainersAndSandboxes() {
   cleanroom::DockerContainerSpec slow;
@@ -73,6 +92,11 @@ TEST(Doomed, HoldsEverythingUntilKilled) {
     if (HasFatalFailure()) return;
   }
 
+  if (awsEnvironment != nullptr) {
+    holdEcsSessions();
+    if (HasFatalFailure()) return;
+  }
+
   std::cout << "holding " << localEnvironment->socketPath() << " " << workspace.string() << std::endl;
   for (;;) ::pause();
 }
@@ -92,6 +116,12 @@ int main(int argc, char** argv) {
     containers.useRunningServicesFromEnvironment = true;
     containersEnvironment = new cleanroom::gtest::MockContainersEnvironment(containers);
     ::testing::AddGlobalTestEnvironment(containersEnvironment);
+  }
+  if (std::getenv("AWS_ENDPOINT_URL") != nullptr) {
+    cleanroom::gtest::MockAwsOptions aws;
+    aws.useRunningServicesFromEnvironment = true;
+    awsEnvironment = new cleanroom::gtest::MockAwsEnvironment(aws);
+    ::testing::AddGlobalTestEnvironment(awsEnvironment);
   }
   return RUN_ALL_TESTS();
 }

@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -76,11 +78,26 @@ class ReaperE2E : public ::testing::Test {
     daytonaKey_ = std::make_unique<ScopedEnv>("DAYTONA_API_KEY", "reaper-e2e-" + run::generateId());
     daytona_ = std::make_unique<tests::MockServerProcess>(CLEANROOM_MOCK_DAYTONA_PATH);
     daytonaUrl_ = std::make_unique<ScopedEnv>("DAYTONA_API_URL", daytona_->url() + "/api");
+    aws_ = std::make_unique<tests::MockServerProcess>(
+        CLEANROOM_MOCK_AWS_PATH, std::vector<std::string>{"--task-start-ms", "20", "--task-stop-ms", "200",
+                                                          "--deregistration-delay-ms", "600000"});
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::optional<std::string>>>{
+             {"AWS_ENDPOINT_URL", aws_->url()},
+             {"AWS_ENDPOINT_URL_ECS", std::nullopt},
+             {"AWS_ENDPOINT_URL_S3", std::nullopt},
+             {"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", std::nullopt},
+             {"AWS_ACCESS_KEY_ID", "cleanroom"},
+             {"AWS_SECRET_ACCESS_KEY", "cleanroom-secret"},
+             {"AWS_SESSION_TOKEN", std::nullopt},
+             {"AWS_REGION", "us-east-1"}}) {
+      awsVariables_.push_back(std::make_unique<ScopedEnv>(name, value));
+    }
   }
 
   void TearDown() override {
     docker_.reset();  // SIGTERM: each mock ends what it still runs
     daytona_.reset();
+    aws_.reset();
     // Whatever a failed test left: every process of its runs, then our zombies.
     for (const std::string& runId : runIds_) {
       for (const ProcessInfo& p : processesMarkedWith(runId)) (void)signalProcess(p.id, SIGKILL);
@@ -129,8 +146,66 @@ class ReaperE2E : public ::testing::Test {
     EXPECT_FALSE(tmuxServerGone(run.socket));
     EXPECT_EQ(containersOf(run.runId).size(), 2u);
     EXPECT_EQ(sandboxesOf(run.runId).size(), 2u);
+    EXPECT_EQ(tasksOf(run.runId).size(), 3u) << "two sessions and a bare task";
+    EXPECT_EQ(targetsOf(run.runId).size(), 2u) << "the sessions' targets";
     return run;
   }
+
+  // The ECS tasks of `runId` on the AWS mock that are not STOPPED ("<arn> <status>").
+  std::vector<std::string> tasksOf(const std::string& runId) const {
+    std::vector<std::string> found;
+    const json state = aws_->get("/__cleanroom/state");
+    for (const json& task : state.at("tasks")) {
+      if (ownerOf(task) != runId || task.value("lastStatus", "") == "STOPPED") continue;
+      found.push_back(task.value("taskArn", "") + " " + task.value("lastStatus", ""));
+    }
+    return found;
+  }
+
+  // The ALB targets of `runId`'s tasks that are still registered (not
+  // draining): "<ip> <state>".
+  std::vector<std::string> targetsOf(const std::string& runId) const {
+    const json state = aws_->get("/__cleanroom/state");
+    std::vector<std::string> ips;
+    for (const json& task : state.at("tasks")) {
+      if (ownerOf(task) != runId) continue;
+      for (const json& attachment : task.value("attachments", json::array())) {
+        for (const json& detail : attachment.value("details", json::array())) {
+          if (detail.value("name", "") == "privateIPv4Address") ips.push_back(detail.value("value", ""));
+        }
+      }
+    }
+    std::vector<std::string> found;
+    for (const json& group : state.at("targetGroups")) {
+      for (const json& target : group.at("targets")) {
+        const std::string ip = target.value("id", "");
+        if (std::find(ips.begin(), ips.end(), ip) == ips.end() || target.value("state", "") == "draining") continue;
+        found.push_back(ip + " " + target.value("state", ""));
+      }
+    }
+    return found;
+  }
+
+  // The keys of `runId`'s log uploads on the AWS mock.
+  std::vector<std::string> uploadsOf(const std::string& runId) const {
+    std::vector<std::string> found;
+    const json buckets = aws_->get("/__cleanroom/state").at("s3").at("buckets");
+    if (!buckets.contains("cleanroom-logs")) return found;
+    const std::string prefix = "sessions/" + runId + "/";
+    for (const auto& [key, object] : buckets.at("cleanroom-logs").at("objects").items()) {
+      if (key.rfind(prefix, 0) == 0) found.push_back(key.substr(prefix.size()));
+    }
+    return found;
+  }
+
+  static std::string ownerOf(const json& task) {
+    for (const json& tag : task.value("tags", json::array())) {
+      if (tag.value("key", "") == "cleanroom.run") return tag.value("value", "");
+    }
+    return "";
+  }
+
+  fs::path sessionLog(const DoomedRun& run) const { return root_ / ("doomed-logs-" + run.runId) / "s1" / "agent.log"; }
 
   // The containers of `runId` on the docker mock, running or not ("<id> <state>").
   std::vector<std::string> containersOf(const std::string& runId) const {
@@ -159,13 +234,16 @@ class ReaperE2E : public ::testing::Test {
   ::testing::AssertionResult nothingLeftOf(const DoomedRun& run) {
     const bool gone = waitUntil(Clock::system(), Clock::system().now() + kTimeout, AdaptiveWait{}, [&] {
                         return aliveMarkedWith(run.runId).empty() && !fs::exists(run.workspace / "agent_prompt_a1.txt") &&
-                               containersOf(run.runId).empty() && sandboxesOf(run.runId).empty();
+                               containersOf(run.runId).empty() && sandboxesOf(run.runId).empty() &&
+                               tasksOf(run.runId).empty() && targetsOf(run.runId).empty();
                       }).met;
     if (!gone) {
       std::string alive;
       for (const auto& p : aliveMarkedWith(run.runId)) alive += "\n  " + p;
       for (const auto& c : containersOf(run.runId)) alive += "\n  container " + c;
       for (const auto& s : sandboxesOf(run.runId)) alive += "\n  sandbox " + s;
+      for (const auto& t : tasksOf(run.runId)) alive += "\n  ecs task " + t;
+      for (const auto& t : targetsOf(run.runId)) alive += "\n  alb target " + t;
       return ::testing::AssertionFailure() << "still alive after " << kTimeout.count() << " ms:" << alive
                                            << (fs::exists(run.workspace / "agent_prompt_a1.txt") ? "\n  prompt file" : "");
     }
@@ -180,15 +258,23 @@ class ReaperE2E : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  void killAndExpectClean(int signal, const std::string& ending) {
+  DoomedRun killAndExpectClean(int signal, const std::string& ending) {
     DoomedRun run = start();
-    ASSERT_TRUE(run.process);
-    ASSERT_EQ(::kill(run.process->pid(), signal), 0);
+    if (!run.process) return run;
+    EXPECT_EQ(::kill(run.process->pid(), signal), 0);
     // Its end of output is its exit (stop() would send SIGTERM into the sweep).
     while (run.process->readLine(kTimeout).ok()) {
     }
     EXPECT_THAT(run.process->stop(kTimeout).description, ::testing::HasSubstr(ending));
     EXPECT_TRUE(nothingLeftOf(run));
+    return run;
+  }
+
+  // The fail-safe ran the sessions' own cleanup: the log was shipped (and
+  // removed locally) before the tasks were stopped.
+  void expectSessionLogsShipped(const DoomedRun& run) {
+    EXPECT_THAT(uploadsOf(run.runId), ::testing::ElementsAre("s1/agent.log"));
+    EXPECT_FALSE(fs::exists(sessionLog(run)));
   }
 
   fs::path root_;
@@ -202,13 +288,25 @@ class ReaperE2E : public ::testing::Test {
   std::unique_ptr<ScopedEnv> daytonaKey_;
   std::unique_ptr<tests::MockServerProcess> daytona_;
   std::unique_ptr<ScopedEnv> daytonaUrl_;
+  std::unique_ptr<tests::MockServerProcess> aws_;
+  std::vector<std::unique_ptr<ScopedEnv>> awsVariables_;
 };
 
-TEST_F(ReaperE2E, SigkillIsReapedByTheSidecar) { killAndExpectClean(SIGKILL, "killed by SIGKILL"); }
+TEST_F(ReaperE2E, SigkillIsReapedByTheSidecar) {
+  const DoomedRun run = killAndExpectClean(SIGKILL, "killed by SIGKILL");
+  // The sessions died with the process: the reaper stops their tasks and
+  // deregisters their targets; their logs stay on disk — nothing is lost.
+  EXPECT_TRUE(uploadsOf(run.runId).empty());
+  EXPECT_TRUE(fs::exists(sessionLog(run)));
+}
 
-TEST_F(ReaperE2E, SigtermIsCleanedByTheFailSafe) { killAndExpectClean(SIGTERM, "killed by SIGTERM"); }
+TEST_F(ReaperE2E, SigtermIsCleanedByTheFailSafe) {
+  expectSessionLogsShipped(killAndExpectClean(SIGTERM, "killed by SIGTERM"));
+}
 
-TEST_F(ReaperE2E, SigintIsCleanedByTheFailSafe) { killAndExpectClean(SIGINT, "killed by SIGINT"); }
+TEST_F(ReaperE2E, SigintIsCleanedByTheFailSafe) {
+  expectSessionLogsShipped(killAndExpectClean(SIGINT, "killed by SIGINT"));
+}
 
 TEST_F(ReaperE2E, ARunNextToTheKilledOneIsUntouched) {
   DoomedRun killed = start();
@@ -225,6 +323,8 @@ TEST_F(ReaperE2E, ARunNextToTheKilledOneIsUntouched) {
   EXPECT_TRUE(fs::exists(survivor.workspace / "agent_prompt_a1.txt"));
   EXPECT_EQ(containersOf(survivor.runId).size(), 2u) << "the other run lost containers";
   EXPECT_EQ(sandboxesOf(survivor.runId).size(), 2u) << "the other run lost sandboxes";
+  EXPECT_EQ(tasksOf(survivor.runId).size(), 3u) << "the other run lost ECS tasks";
+  EXPECT_EQ(targetsOf(survivor.runId).size(), 2u) << "the other run lost ALB targets";
 
   ASSERT_EQ(::kill(survivor.process->pid(), SIGTERM), 0);
   (void)survivor.process->stop(kTimeout);

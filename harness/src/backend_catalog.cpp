@@ -11,7 +11,9 @@
 #include "cleanroom/backends/agent_api_backend.h"
 #include "cleanroom/backends/daytona_backend.h"
 #include "cleanroom/backends/docker_backend.h"
+#include "cleanroom/backends/alb_backend.h"
 #include "cleanroom/backends/ecs_backend.h"
+#include "cleanroom/backends/s3_backend.h"
 #include "cleanroom/backends/process_backend.h"
 #include "cleanroom/backends/tmux_backend.h"
 #include "cleanroom/backends/workspace_backend.h"
@@ -166,6 +168,33 @@ Result<std::shared_ptr<Backend>> ecsFromLocator(const Locator& locator, const st
   return buildFrom<EcsBackend>(EcsBackendOptions::fromLocator(locator));
 }
 
+// ALB targets of the target groups CLEANROOM_ALB_TARGET_GROUPS names, owned
+// through the ECS task behind each target's IP (clusters from
+// CLEANROOM_ECS_CLUSTER): automatic only when that variable is set.
+BuiltBackend albWhenNamed(const std::string&) {
+  return build<AlbBackend>(std::optional<Result<AlbBackendOptions>>(AlbBackendOptions::fromEnvironment()));
+}
+BuiltBackend albFromEnvironment(const std::string& owner) {
+  if (!env::get("CLEANROOM_ALB_TARGET_GROUPS")) return std::nullopt;
+  return albWhenNamed(owner);
+}
+Result<std::shared_ptr<Backend>> albFromLocator(const Locator& locator, const std::string&) {
+  return buildFrom<AlbBackend>(AlbBackendOptions::fromLocator(locator));
+}
+
+// Log uploads of a run in the bucket CLEANROOM_LOG_BUCKET names (listed as
+// finished: a record, never deleted): automatic only when it is set.
+BuiltBackend s3WhenNamed(const std::string&) {
+  return build<S3Backend>(std::optional<Result<S3BackendOptions>>(S3BackendOptions::fromEnvironment()));
+}
+BuiltBackend s3FromEnvironment(const std::string& owner) {
+  if (!env::get("CLEANROOM_LOG_BUCKET")) return std::nullopt;
+  return s3WhenNamed(owner);
+}
+Result<std::shared_ptr<Backend>> s3FromLocator(const Locator& locator, const std::string&) {
+  return buildFrom<S3Backend>(S3BackendOptions::fromLocator(locator));
+}
+
 const std::vector<CatalogItem>& catalogItems() {
   static const std::vector<CatalogItem> items{
       {{"http", "CLEANROOM_AGENTS_URL"}, "CLEANROOM_AGENTS_URL=http://127.0.0.1:8080", agentApiFromEnvironment, true,
@@ -183,6 +212,11 @@ const std::vector<CatalogItem>& catalogItems() {
       {{"ecs", "CLEANROOM_ECS_CLUSTER or AWS_ENDPOINT_URL_ECS (with AWS_REGION, AWS_ACCESS_KEY_ID, "
                "AWS_SECRET_ACCESS_KEY)"},
        "CLEANROOM_ECS_CLUSTER=default", ecsFromEnvironment, true, ecsFromLocator, ecsWhenNamed},
+      {{"alb", "CLEANROOM_ALB_TARGET_GROUPS (with CLEANROOM_ECS_CLUSTER and the AWS settings)"},
+       "CLEANROOM_ALB_TARGET_GROUPS=arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
+       albFromEnvironment, true, albFromLocator, albWhenNamed},
+      {{"s3", "CLEANROOM_LOG_BUCKET (with CLEANROOM_LOG_PREFIX and the AWS settings)"},
+       "CLEANROOM_LOG_BUCKET=my-session-logs", s3FromEnvironment, true, s3FromLocator, s3WhenNamed},
   };
   return items;
 }

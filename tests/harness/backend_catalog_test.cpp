@@ -180,6 +180,45 @@ TEST(BackendCatalogTest, EcsIsAutomaticOnlyWithItsClusterOrEndpointAndItsLocator
   EXPECT_EQ(rebuilt.value()->locator(), automatic->front()->locator());
 }
 
+TEST(BackendCatalogTest, AlbAndS3AreAutomaticOnlyWithTheirVariablesAndTheirLocatorsHoldNoSecret) {
+  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
+  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
+  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
+  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
+  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
+  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
+  tests::ScopedEnv noCluster("CLEANROOM_ECS_CLUSTER", std::nullopt);
+  tests::ScopedEnv noEcsEndpoint("AWS_ENDPOINT_URL_ECS", std::nullopt);
+  tests::ScopedEnv region("AWS_REGION", std::string("us-east-1"));
+  tests::ScopedEnv keyId("AWS_ACCESS_KEY_ID", std::string("cleanroom"));
+  tests::ScopedEnv secret("AWS_SECRET_ACCESS_KEY", std::string("s3cret-aws"));
+  tests::ScopedEnv endpoint("AWS_ENDPOINT_URL", std::string("http://127.0.0.1:4566"));
+  {
+    tests::ScopedEnv noGroups("CLEANROOM_ALB_TARGET_GROUPS", std::nullopt);
+    tests::ScopedEnv noBucket("CLEANROOM_LOG_BUCKET", std::nullopt);
+    auto automatic = backendsFromEnvironment();
+    ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+    EXPECT_TRUE(automatic->empty()) << "AWS credentials alone must not touch an account's targets or buckets";
+    auto named = backendsFromEnvironment({"alb"});
+    ASSERT_FALSE(named.ok());
+    EXPECT_THAT(named.error().message, HasSubstr("CLEANROOM_ALB_TARGET_GROUPS"));
+  }
+  tests::ScopedEnv groups("CLEANROOM_ALB_TARGET_GROUPS",
+                          std::string("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/agents/0123456789abcdef"));
+  tests::ScopedEnv bucket("CLEANROOM_LOG_BUCKET", std::string("session-logs"));
+  auto automatic = backendsFromEnvironment();
+  ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
+  std::vector<std::string> names;
+  for (const auto& backend : *automatic) {
+    names.push_back(backend->name());
+    for (const auto& [field, value] : backend->locator()) EXPECT_THAT(value, ::testing::Not(HasSubstr("s3cret")));
+    auto rebuilt = backendFromLocator(backend->name(), backend->locator(), "run-x");
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
+    EXPECT_EQ(rebuilt.value()->locator(), backend->locator());
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("alb", "s3"));
+}
+
 TEST(BackendCatalogTest, TheWorkspaceComesFromCleanroomWorkspace) {
   char pattern[] = "/tmp/cr-catalog-XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);

@@ -382,9 +382,7 @@ Result<std::vector<EcsTask>> EcsBackend::describe(const std::string& cluster, co
 
 // ---- Backend ---------------------------------------------------------------
 
-Result<std::vector<Resource>> EcsBackend::listCluster(const std::string& cluster, const Selector& selector) {
-  const bool byStartedBy = selector.runId.has_value() && !options_.scanAllTasks;
-  const std::string startedBy = byStartedBy ? *selector.runId : "";
+Result<std::vector<EcsTask>> EcsBackend::tasksIn(const std::string& cluster, const std::string& startedBy) {
   std::vector<std::string> arns;
   for (const char* desired : {"RUNNING", "STOPPED"}) {
     Result<std::vector<std::string>> page = listArns(cluster, desired, startedBy);
@@ -398,8 +396,14 @@ Result<std::vector<Resource>> EcsBackend::listCluster(const std::string& cluster
   }
   std::sort(arns.begin(), arns.end());
   arns.erase(std::unique(arns.begin(), arns.end()), arns.end());  // a task changing desiredStatus mid-list
+  return describe(cluster, arns);
+}
 
-  Result<std::vector<EcsTask>> tasks = describe(cluster, arns);
+Result<std::vector<EcsTask>> EcsBackend::listTasks(const std::string& cluster) { return tasksIn(cluster, ""); }
+
+Result<std::vector<Resource>> EcsBackend::listCluster(const std::string& cluster, const Selector& selector) {
+  const bool byStartedBy = selector.runId.has_value() && !options_.scanAllTasks;
+  Result<std::vector<EcsTask>> tasks = tasksIn(cluster, byStartedBy ? *selector.runId : "");
   if (!tasks) return tasks.error();
   const WallTime now = clock_.wallNow();
   std::vector<Resource> resources;
@@ -411,7 +415,7 @@ Result<std::vector<Resource>> EcsBackend::listCluster(const std::string& cluster
     resources.push_back(std::move(resource));
   }
   logger().debug("step=list backend=ecs cluster={} by={} listed={} found={}", cluster,
-                 byStartedBy ? "startedBy" : "scan", arns.size(), resources.size());
+                 byStartedBy ? "startedBy" : "scan", tasks->size(), resources.size());
   return resources;
 }
 

@@ -179,6 +179,14 @@ class EcsBackend : public Backend {
   // plus one request.
   Result<EcsTask> awaitRunning(const std::string& taskArn, milliseconds timeout);
 
+  // Returns every task of `cluster` (a name) that ListTasks shows under
+  // desiredStatus RUNNING and STOPPED (every page), described with tags
+  // (DescribeTasks, 100 a call): other users' tasks too, unfiltered (the alb
+  // backend decides target ownership from them). Costs ⌈N/100⌉ ListTasks per
+  // status + ⌈N/100⌉ DescribeTasks. A cluster that does not exist is a
+  // Permanent error naming it and CLEANROOM_ECS_CLUSTER.
+  Result<std::vector<EcsTask>> listTasks(const std::string& cluster);
+
   const EcsBackendOptions& options() const { return options_; }
   // Maps lastStatus (and desiredStatus) to a ResourceState (table above).
   static ResourceState classify(const std::string& lastStatus, const std::string& desiredStatus = "");
@@ -195,6 +203,7 @@ class EcsBackend : public Backend {
   Result<std::vector<std::string>> listArns(const std::string& cluster, const std::string& desiredStatus,
                                             const std::string& startedBy);
   Result<std::vector<EcsTask>> describe(const std::string& cluster, const std::vector<std::string>& arns);
+  Result<std::vector<EcsTask>> tasksIn(const std::string& cluster, const std::string& startedBy);
   Result<std::vector<Resource>> listCluster(const std::string& cluster, const Selector& selector);
   std::string clusterFor(const std::string& taskArn) const;
   Result<ResourceStatus> describeState(const Resource& resource);

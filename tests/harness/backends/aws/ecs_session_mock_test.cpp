@@ -21,6 +21,7 @@
 #include "cleanroom/journal.h"
 #include "cleanroom/mocks/aws/aws_mock.h"
 #include "scoped_env.h"
+#include "temp_dir.h"
 
 namespace cleanroom::aws {
 namespace {
@@ -33,27 +34,7 @@ using json = nlohmann::json;
 constexpr const char* kRun = "run-f-sessions";
 constexpr const char* kOtherRun = "run-f-other";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cr-ecs-session-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& relative, const std::string& content) const {
-    const auto file = path_ / relative;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file) << content;
-    return file;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using tests::TempDir;
 
 mocks::aws::AwsMockOptions mockOptions() {
   mocks::aws::AwsMockOptions o;

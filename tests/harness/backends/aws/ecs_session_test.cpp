@@ -22,6 +22,7 @@
 #include "cleanroom/trace.h"
 #include "manual_clock.h"
 #include "mock_backend.h"
+#include "temp_dir.h"
 
 namespace cleanroom::aws {
 namespace {
@@ -120,27 +121,7 @@ class FakeApi : public EcsSessionApi {
   }
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cr-ecs-session-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& relative, const std::string& content) const {
-    const auto file = path_ / relative;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file) << content;
-    return file;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using tests::TempDir;
 
 EcsSession session(const std::string& id, const std::filesystem::path& logs = {}) {
   EcsSession s;
