@@ -37,8 +37,8 @@
 
 #include "bench_support.h"
 #include "cleanroom/aws/aws_client.h"
+#include "cleanroom/aws/ecs_session_site.h"
 #include "cleanroom/aws/ecs_sessions.h"
-#include "cleanroom/aws/xml.h"
 #include "cleanroom/backends/ecs_backend.h"
 #include "cleanroom/child_process.h"
 #include "cleanroom/mocks/aws/aws_mock.h"
@@ -66,28 +66,18 @@ class SessionWorld {
     config.credentials = {"cleanroom", "cleanroom-secret", ""};
     config.endpoints[""] = mock_.url();
     client_ = std::make_shared<aws::AwsClient>(config);
-    (void)ecs("CreateCluster", {{"clusterName", "agents"}});
-    (void)ecs("RegisterTaskDefinition", {{"family", "agent"},
-                                         {"networkMode", "awsvpc"},
-                                         {"requiresCompatibilities", {"FARGATE"}},
-                                         {"containerDefinitions", {{{"name", "agent"}, {"image", "agent:1"}}}}});
-    auto group = client_->callQuery("elasticloadbalancing", {{"Action", "CreateTargetGroup"},
-                                                             {"Version", "2015-12-01"},
-                                                             {"Name", "agents"},
-                                                             {"Protocol", "HTTP"},
-                                                             {"Port", "8080"},
-                                                             {"VpcId", "vpc-bench"},
-                                                             {"TargetType", "ip"}},
-                                    kTimeout);
-    if (group.ok()) {
-      if (auto xml = aws::parseXml(group.value(), "CreateTargetGroup"); xml.ok()) {
-        targetGroup_ = xml->textAt("CreateTargetGroupResult/TargetGroups/member/TargetGroupArn");
-      }
+    aws::EcsSiteSpec spec;
+    spec.cluster = "agents";
+    spec.taskFamily = "agent";
+    spec.targetGroupName = "agents";
+    spec.logBucket = "session-logs";
+    spec.requestTimeout = kTimeout;
+    if (auto site = aws::EcsSessionSite::provision(client_, spec); site.ok()) {
+      targetGroup_ = site->targetGroupArn();
+    } else {
+      std::fprintf(stderr, "provisioning the session site failed: %s\n", site.error().describe().c_str());
+      std::exit(1);
     }
-    HttpRequest bucket;
-    bucket.method = "PUT";
-    bucket.target = "/session-logs";
-    (void)client_->callRest("s3", bucket, kTimeout);
     EcsBackendOptions backendOptions;
     backendOptions.aws = config;
     backendOptions.clusters = {"agents"};

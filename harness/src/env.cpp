@@ -1,5 +1,5 @@
-// Environment variables and http:// URLs, checked with errors that name the
-// variable and show a valid value.
+// Environment variables and http:// or https:// URLs, checked with errors
+// that name the variable and show a valid value.
 #include "cleanroom/env.h"
 
 #include <cstdlib>
@@ -8,7 +8,8 @@
 namespace cleanroom::env {
 namespace {
 
-constexpr std::string_view kScheme = "http://";
+constexpr std::string_view kHttp = "http://";
+constexpr std::string_view kHttps = "https://";
 constexpr const char* kExample = "http://127.0.0.1:8080";
 
 bool isHostChar(char c) {
@@ -76,7 +77,7 @@ std::string pathProblem(std::string_view path) {
 }
 
 Error badUrl(const std::string& url, const std::string& what, const std::string& why) {
-  return Error::permanent(what + " \"" + url + "\" " + why + "; expected http://host[:port][/prefix], e.g. " + kExample);
+  return Error::permanent(what + " \"" + url + "\" " + why + "; expected http[s]://host[:port][/prefix], e.g. " + kExample);
 }
 
 }  // namespace
@@ -89,11 +90,9 @@ std::optional<std::string> get(const char* name) {
 
 Result<std::string> checkHttpUrl(const std::string& url, const std::string& what) {
   if (url.empty()) return badUrl(url, what, "is empty");
-  if (startsWithCaseless(url, "https://")) {
-    return badUrl(url, what, "uses https://, but only http:// is supported for now");
-  }
-  if (!startsWithCaseless(url, kScheme)) return badUrl(url, what, "does not start with http://");
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  const bool tls = startsWithCaseless(url, kHttps);
+  if (!tls && !startsWithCaseless(url, kHttp)) return badUrl(url, what, "does not start with http:// or https://");
+  std::string_view rest = std::string_view(url).substr(tls ? kHttps.size() : kHttp.size());
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
@@ -103,7 +102,7 @@ Result<std::string> checkHttpUrl(const std::string& url, const std::string& what
   if (!problem.empty()) return badUrl(url, what, problem);
 
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  return "http://" + std::string(authority) + std::string(path);
+  return std::string(tls ? kHttps : kHttp) + std::string(authority) + std::string(path);
 }
 
 std::optional<Result<std::string>> httpUrl(const char* name) {

@@ -2,6 +2,8 @@
 // Error kinds. httplib stays in this file: no public header includes it.
 #include "cleanroom/http_client.h"
 
+#include "tls_http_client.h"
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -131,16 +133,19 @@ std::optional<milliseconds> parseRetryAfter(const std::string& value) {
 }
 
 struct HttpOrigin {
+  bool tls = false;
   std::string host;
   int port = 80;
   std::string prefix;  // "" or "/prefix"
 };
 
-// Splits a URL that env::checkHttpUrl accepted.
+// Splits a URL that env::checkHttpUrl accepted (scheme in lower case).
 HttpOrigin splitCheckedUrl(const std::string& url) {
-  std::string rest = url.substr(std::string("http://").size());
-  size_t slash = rest.find('/');
   HttpOrigin origin;
+  origin.tls = url.rfind("https://", 0) == 0;
+  origin.port = origin.tls ? 443 : 80;
+  std::string rest = url.substr(url.find("://") + 3);
+  size_t slash = rest.find('/');
   if (slash != std::string::npos) origin.prefix = rest.substr(slash);
   std::string authority = rest.substr(0, slash);
   size_t colon = authority.rfind(':');
@@ -221,7 +226,9 @@ std::string HttpResponse::header(const std::string& name) const {
 Result<std::unique_ptr<HttpClient>> makeHttpClient(const std::string& baseUrl, const std::string& what) {
   Result<std::string> checked = env::checkHttpUrl(baseUrl, what);
   if (!checked) return checked.error();
-  std::unique_ptr<HttpClient> client = std::make_unique<TcpHttpClient>(*checked, splitCheckedUrl(*checked));
+  HttpOrigin origin = splitCheckedUrl(*checked);
+  if (origin.tls) return makeTlsHttpClient(*checked, origin.host, origin.port, origin.prefix);
+  std::unique_ptr<HttpClient> client = std::make_unique<TcpHttpClient>(*checked, std::move(origin));
   return client;
 }
 

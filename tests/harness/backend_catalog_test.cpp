@@ -54,11 +54,11 @@ TEST(BackendCatalogTest, BuildsEveryConfiguredBackend) {
 }
 
 TEST(BackendCatalogTest, MalformedSettingsNameTheVariable) {
-  tests::ScopedEnv url(kAgentsUrl, "https://agents.example.com");
+  tests::ScopedEnv url(kAgentsUrl, "ftp://agents.example.com");
   Result<std::vector<std::shared_ptr<Backend>>> backends = backendsFromEnvironment();
   ASSERT_FALSE(backends.ok());
   EXPECT_EQ(backends.error().kind, ErrorKind::Permanent);
-  EXPECT_THAT(backends.error().message, AllOf(HasSubstr(kAgentsUrl), HasSubstr("only http://")));
+  EXPECT_THAT(backends.error().message, AllOf(HasSubstr(kAgentsUrl), HasSubstr("does not start with http://")));
 }
 
 TEST(BackendCatalogTest, NamedBackendIsBuiltOnceEvenIfNamedTwice) {

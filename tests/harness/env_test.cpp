@@ -62,10 +62,12 @@ TEST(EnvTest, CheckHttpUrlAcceptsHostPortAndPrefix) {
   EXPECT_EQ(env::checkHttpUrl("http://[::1]:8080/x", "url").value(), "http://[::1]:8080/x");
 }
 
-TEST(EnvTest, CheckHttpUrlSaysHttpsIsNotSupportedYet) {
-  Result<std::string> url = env::checkHttpUrl("https://agents.example.com", "--url");
+TEST(EnvTest, CheckHttpUrlAcceptsHttpsAndNormalisesIt) {
+  EXPECT_EQ(env::checkHttpUrl("https://agents.example.com", "--url").value(), "https://agents.example.com");
+  EXPECT_EQ(env::checkHttpUrl("HTTPS://Host:8443/api/", "--url").value(), "https://Host:8443/api");
+  Result<std::string> url = env::checkHttpUrl("https://", "--url");
   ASSERT_FALSE(url.ok());
-  EXPECT_THAT(url.error().message, AllOf(HasSubstr("--url"), HasSubstr("only http:// is supported")));
+  EXPECT_THAT(url.error().message, AllOf(HasSubstr("--url"), HasSubstr("has no host")));
 }
 
 TEST(EnvTest, CheckHttpUrlRejectsGarbageNamingWhat) {

@@ -103,11 +103,17 @@ TEST(HttpMakeClientTest, NormalisesTheBaseUrl) {
   EXPECT_EQ(clientFor("http://127.0.0.1:8080/prefix/")->baseUrl(), "http://127.0.0.1:8080/prefix");
 }
 
-TEST(HttpMakeClientTest, HttpsIsAPermanentErrorSayingOnlyHttpIsSupported) {
-  Result<std::unique_ptr<HttpClient>> client = makeHttpClient("https://agents.example.com", "CLEANROOM_AGENTS_URL");
+TEST(HttpMakeClientTest, HttpsGivesAClientForThatUrl) {
+  EXPECT_EQ(clientFor("https://agents.example.com/")->baseUrl(), "https://agents.example.com");
+  EXPECT_EQ(clientFor("https://agents.example.com:8443/api")->baseUrl(), "https://agents.example.com:8443/api");
+}
+
+TEST(HttpMakeClientTest, AnotherSchemeIsAPermanentErrorNamingWhat) {
+  Result<std::unique_ptr<HttpClient>> client = makeHttpClient("ftp://agents.example.com", "CLEANROOM_AGENTS_URL");
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.error().kind, ErrorKind::Permanent);
-  EXPECT_THAT(client.error().message, AllOf(HasSubstr("CLEANROOM_AGENTS_URL"), HasSubstr("only http://")));
+  EXPECT_THAT(client.error().message,
+              AllOf(HasSubstr("CLEANROOM_AGENTS_URL"), HasSubstr("does not start with http:// or https://")));
 }
 
 TEST(HttpMakeClientTest, GarbageNamesWhatAndShowsAnExample) {

@@ -152,10 +152,13 @@ Result<std::string> AwsConfig::endpointFor(std::string_view service) const {
   }
   if (auto specific = endpoints.find(entry->service); specific != endpoints.end()) return specific->second;
   if (auto global = endpoints.find(""); global != endpoints.end()) return global->second;
-  return Error::permanent("no endpoint for AWS service " + std::string(entry->service) + ": set " + entry->variable +
-                          " or " + kGlobalVariable +
-                          " to an http:// AWS-compatible endpoint, e.g. AWS_ENDPOINT_URL=http://127.0.0.1:4566 "
-                          "(cleanroom does not talk to public AWS endpoints)");
+  return publicEndpoint(entry->service, region);
+}
+
+std::string publicEndpoint(std::string_view service, const std::string& region) {
+  // The China regions live under their own domain.
+  const std::string domain = region.rfind("cn-", 0) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+  return "https://" + std::string(service) + "." + region + "." + domain;
 }
 
 std::map<std::string, std::string> AwsConfig::locator() const {

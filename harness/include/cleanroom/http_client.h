@@ -46,9 +46,13 @@ class HttpClient {
   virtual std::string baseUrl() const = 0;
 };
 
-// Returns a client for `baseUrl` ("http://host:port[/prefix]"; the prefix is
-// prepended to every target), or a Permanent error naming `what` when the URL
-// is malformed.
+// Returns a client for `baseUrl` ("http://host:port[/prefix]" or
+// "https://host[:port][/prefix]"; the prefix is prepended to every target),
+// or a Permanent error naming `what` when the URL is malformed. https://
+// speaks TLS: the server's certificate must chain to a CA the system trusts
+// (SSL_CERT_FILE / SSL_CERT_DIR name others, as for OpenSSL) and name the
+// host; one that does not verify is a Permanent error naming the host. One
+// connection per request either way.
 Result<std::unique_ptr<HttpClient>> makeHttpClient(const std::string& baseUrl, const std::string& what);
 
 // Returns a client that speaks HTTP/1.1 over the Unix domain socket at

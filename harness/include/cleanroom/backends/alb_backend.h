@@ -110,9 +110,9 @@ class AlbBackend : public Backend {
  public:
   // Throws ConfigError when the options are unusable: no or a malformed
   // target group (naming CLEANROOM_ALB_TARGET_GROUPS), a malformed cluster
-  // (naming CLEANROOM_ECS_CLUSTER), no ELBv2 or ECS endpoint (naming the
-  // variables) unless `injected` has an "elasticloadbalancing" / "ecs"
-  // client, a non-positive stopConcurrency. Does not connect. `clock`
+  // (naming CLEANROOM_ECS_CLUSTER), a non-positive stopConcurrency. The
+  // ELBv2 and ECS endpoints are AwsConfig::endpointFor's unless `injected`
+  // has an "elasticloadbalancing" / "ecs" client. Does not connect. `clock`
   // measures ages and signs requests; it must outlive the backend.
   explicit AlbBackend(AlbBackendOptions options, Clock& clock = Clock::system(),
                       aws::AwsClient::HttpClients injected = {});

@@ -2,8 +2,9 @@
 // REST API (protocol-notes §7) — the real service or cleanroom-mock-daytona.
 //
 // Configuration (DESIGN 3.4): DAYTONA_API_URL is the API base including the
-// NestJS prefix, e.g. http://127.0.0.1:3000/api (routes are {url}/sandbox…;
-// only http:// for now); DAYTONA_API_KEY is sent as `Authorization: Bearer
+// NestJS prefix, e.g. http://127.0.0.1:3000/api or https://app.daytona.io/api
+// (routes are {url}/sandbox…; https:// verifies the server's certificate, see
+// http_client.h); DAYTONA_API_KEY is sent as `Authorization: Bearer
 // <key>` and never appears in traces, errors or locator(). A 401/403 answer is
 // a Permanent error naming DAYTONA_API_KEY.
 //

@@ -141,9 +141,10 @@ struct EcsTask {
 class EcsBackend : public Backend {
  public:
   // Throws ConfigError when the options are unusable: no cluster, a
-  // malformed cluster (naming CLEANROOM_ECS_CLUSTER), no ECS endpoint (naming
-  // AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL) unless `injected` has an "ecs"
-  // client, non-positive concurrency. Does not connect. `clock` measures
+  // malformed cluster (naming CLEANROOM_ECS_CLUSTER), non-positive
+  // concurrency. The ECS endpoint is AwsConfig::endpointFor("ecs") (the
+  // public one when no variable names another) unless `injected` has an
+  // "ecs" client. Does not connect. `clock` measures
   // ages, signs requests and paces awaitFinished; it must outlive the backend.
   // `injected` HTTP clients by service (tests), as for aws::AwsClient.
   explicit EcsBackend(EcsBackendOptions options, Clock& clock = Clock::system(),

@@ -83,8 +83,8 @@ struct S3BackendOptions {
 class S3Backend : public Backend {
  public:
   // Throws ConfigError when the options are unusable: a missing or invalid
-  // bucket (naming CLEANROOM_LOG_BUCKET), a pageSize outside 1–1000, no S3
-  // endpoint (naming AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) unless
+  // bucket (naming CLEANROOM_LOG_BUCKET), a pageSize outside 1–1000. The S3
+  // endpoint is AwsConfig::endpointFor("s3") (path-style addressing) unless
   // `injected` has an "s3" client. Does not connect. `clock` measures ages
   // and signs requests; it must outlive the backend.
   explicit S3Backend(S3BackendOptions options, Clock& clock = Clock::system(),

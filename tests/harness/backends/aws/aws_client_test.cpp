@@ -335,14 +335,6 @@ TEST_F(AwsClientTest, SuccessThatIsNotJsonIsPermanent) {
   EXPECT_THAT(result.error().message, HasSubstr("not JSON"));
 }
 
-TEST(AwsClientEndpoints, MissingEndpointNamesTheVariable) {
-  AwsClient client(testConfig());
-  auto result = client.callJson("ecs", "AmazonEC2ContainerServiceV20141113.ListTasks", {}, kTimeout);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().kind, ErrorKind::Permanent);
-  EXPECT_THAT(result.error().message, HasSubstr("AWS_ENDPOINT_URL_ECS"));
-}
-
 TEST(AwsErrorCode, EmptyForErrorsNotFromAws) {
   EXPECT_EQ(awsErrorCode(Error::permanent("something else: went wrong")), "");
   Error prefixed = Error::permanent("stop task t1: ecs StopTask: ClusterNotFoundException: Cluster not found. (HTTP 400)");

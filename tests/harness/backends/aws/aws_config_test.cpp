@@ -117,14 +117,15 @@ TEST_F(AwsConfigTest, ServiceSpecificEndpointWinsOverGlobal) {
   EXPECT_EQ(*config->endpointFor("sts"), "http://127.0.0.1:4566");
 }
 
-TEST_F(AwsConfigTest, MissingEndpointNamesBothVariables) {
+TEST_F(AwsConfigTest, WithoutAnEndpointVariableTheServicesPublicRegionalEndpointIsUsed) {
   set("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:4566");
   auto config = AwsConfig::fromEnvironment();
   ASSERT_TRUE(config.ok()) << config.error().message;
-  auto ecs = config->endpointFor("ecs");
-  ASSERT_FALSE(ecs.ok());
-  EXPECT_THAT(ecs.error().message, HasSubstr("AWS_ENDPOINT_URL_ECS"));
-  EXPECT_THAT(ecs.error().message, HasSubstr("AWS_ENDPOINT_URL "));
+  EXPECT_EQ(config->endpointFor("s3").value(), "http://127.0.0.1:4566");
+  EXPECT_EQ(config->endpointFor("ecs").value(), "https://ecs." + config->region + ".amazonaws.com");
+  EXPECT_EQ(config->endpointFor("elbv2").value(), "https://elasticloadbalancing." + config->region + ".amazonaws.com");
+  EXPECT_EQ(publicEndpoint("sts", "cn-north-1"), "https://sts.cn-north-1.amazonaws.com.cn");
+  EXPECT_TRUE(config->locator().count("endpoint_url_ecs") == 0) << "a default is not written to journals";
   auto unknown = config->endpointFor("lambda");
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.error().message, HasSubstr("unknown AWS service \"lambda\""));
@@ -136,7 +137,7 @@ TEST_F(AwsConfigTest, MalformedEndpointNamesTheVariable) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.error().kind, ErrorKind::Permanent);
   EXPECT_THAT(config.error().message, HasSubstr("AWS_ENDPOINT_URL_STS"));
-  EXPECT_THAT(config.error().message, HasSubstr("does not start with http://"));
+  EXPECT_THAT(config.error().message, HasSubstr("does not start with http:// or https://"));
 }
 
 TEST_F(AwsConfigTest, LocatorCarriesNoSecretsAndRebuildsTheConfig) {

@@ -15,8 +15,8 @@
 #include "cleanroom/aws/aws_client.h"
 #include "cleanroom/aws/ecs_session.h"
 #include "cleanroom/aws/ecs_session_cleanup.h"
+#include "cleanroom/aws/ecs_session_site.h"
 #include "cleanroom/aws/ecs_sessions.h"
-#include "cleanroom/aws/xml.h"
 #include "cleanroom/backends/ecs_backend.h"
 #include "cleanroom/journal.h"
 #include "cleanroom/mocks/aws/aws_mock.h"
@@ -54,32 +54,15 @@ class EcsSessionMockTest : public ::testing::Test {
     config.credentials = {"cleanroom", "cleanroom-secret", ""};
     config.endpoints[""] = mock_.url();
     client_ = std::make_shared<AwsClient>(config);
-    ASSERT_TRUE(ecs("CreateCluster", {{"clusterName", "agents"}}).ok());
-    ASSERT_TRUE(ecs("RegisterTaskDefinition", {{"family", "agent"},
-                                               {"networkMode", "awsvpc"},
-                                               {"requiresCompatibilities", {"FARGATE"}},
-                                               {"cpu", "256"},
-                                               {"memory", "512"},
-                                               {"containerDefinitions", {{{"name", "agent"}, {"image", "agent:1"}}}}})
-                    .ok());
-    auto group = client_->callQuery("elasticloadbalancing", {{"Action", "CreateTargetGroup"},
-                                                             {"Version", "2015-12-01"},
-                                                             {"Name", "agents"},
-                                                             {"Protocol", "HTTP"},
-                                                             {"Port", "8080"},
-                                                             {"VpcId", "vpc-cleanroom"},
-                                                             {"TargetType", "ip"}},
-                                    milliseconds(5000));
-    ASSERT_TRUE(group.ok()) << group.error().describe();
-    auto xml = parseXml(group.value(), "CreateTargetGroup");
-    ASSERT_TRUE(xml.ok());
-    targetGroup_ = xml->textAt("CreateTargetGroupResult/TargetGroups/member/TargetGroupArn");
-    ASSERT_FALSE(targetGroup_.empty()) << group.value();
-    HttpRequest bucket;
-    bucket.method = "PUT";
-    bucket.target = "/session-logs";
-    auto created = client_->callRest("s3", bucket, milliseconds(5000));
-    ASSERT_TRUE(created.ok()) << created.error().describe();
+    EcsSiteSpec spec;
+    spec.cluster = "agents";
+    spec.taskFamily = "agent";
+    spec.targetGroupName = "agents";
+    spec.logBucket = "session-logs";
+    spec.requestTimeout = milliseconds(5000);
+    auto site = EcsSessionSite::provision(client_, spec);
+    ASSERT_TRUE(site.ok()) << site.error().describe();
+    targetGroup_ = site->targetGroupArn();
 
     EcsBackendOptions backendOptions;
     backendOptions.aws = config;

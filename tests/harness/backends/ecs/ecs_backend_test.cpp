@@ -636,16 +636,13 @@ TEST_F(EcsConfigTest, ErrorsNameTheVariable) {
   EXPECT_THAT(noRegion.error().message, HasSubstr("AWS_REGION"));
 }
 
-TEST_F(EcsConfigTest, WithoutAnEcsEndpointTheBackendRefusesToBeBuilt) {
+TEST_F(EcsConfigTest, WithoutAnEcsEndpointTheBackendUsesThePublicOne) {
   set("AWS_ENDPOINT_URL_ECS", std::nullopt);
+  set("AWS_ENDPOINT_URL", std::nullopt);
   auto options = EcsBackendOptions::fromEnvironment();
   ASSERT_TRUE(options.ok()) << options.error().describe();
-  try {
-    EcsBackend backend(*options);
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("AWS_ENDPOINT_URL_ECS"));
-  }
+  EXPECT_EQ(options->aws.endpointFor("ecs").value(), "https://ecs." + options->aws.region + ".amazonaws.com");
+  EXPECT_NO_THROW(EcsBackend backend(*options)) << "does not connect";
 }
 
 TEST_F(EcsConfigTest, LocatorRoundTripsWithoutSecrets) {

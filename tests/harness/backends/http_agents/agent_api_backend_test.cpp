@@ -296,7 +296,7 @@ TEST(AgentApiParseTest, ClassifiesStatusWords) {
 }
 
 TEST(AgentApiParseTest, MalformedBaseUrlThrowsConfigError) {
-  EXPECT_THROW(AgentApiBackend(configFor("https://agents.example.com")), ConfigError);
+  EXPECT_THROW(AgentApiBackend(configFor("ftp://agents.example.com")), ConfigError);
   EXPECT_THROW(AgentApiBackend(configFor("garbage")), ConfigError);
 }
 
