@@ -149,20 +149,28 @@ TEST(BackendCatalogTest, DaytonaNeedsItsUrlAndKeyAndItsLocatorHoldsNoKey) {
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().describe();
 }
 
+// AWS settings (an endpoint and credentials) and nothing that turns any
+// backend on by itself.
+struct OnlyAwsSettings {
+  tests::ScopedEnv noAgents{kAgentsUrl, std::nullopt};
+  tests::ScopedEnv noWorkspace{"CLEANROOM_WORKSPACE", std::nullopt};
+  tests::ScopedEnv noTmux{"CLEANROOM_TMUX", std::nullopt};
+  tests::ScopedEnv noTmuxSocket{"CLEANROOM_TMUX_SOCKET", std::nullopt};
+  tests::ScopedEnv noDocker{"DOCKER_HOST", std::nullopt};
+  tests::ScopedEnv noDaytona{"DAYTONA_API_URL", std::nullopt};
+  tests::ScopedEnv noCluster{"CLEANROOM_ECS_CLUSTER", std::nullopt};
+  tests::ScopedEnv noEcsEndpoint{"AWS_ENDPOINT_URL_ECS", std::nullopt};
+  tests::ScopedEnv noGroups{"CLEANROOM_ALB_TARGET_GROUPS", std::nullopt};
+  tests::ScopedEnv noBucket{"CLEANROOM_LOG_BUCKET", std::nullopt};
+  tests::ScopedEnv region{"AWS_REGION", std::string("us-east-1")};
+  tests::ScopedEnv keyId{"AWS_ACCESS_KEY_ID", std::string("cleanroom")};
+  tests::ScopedEnv secret{"AWS_SECRET_ACCESS_KEY", std::string("s3cret-aws")};
+  tests::ScopedEnv endpoint{"AWS_ENDPOINT_URL", std::string("http://127.0.0.1:4566")};
+};
+
 TEST(BackendCatalogTest, EcsIsAutomaticOnlyWithItsClusterOrEndpointAndItsLocatorHoldsNoSecret) {
-  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
-  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
-  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
-  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
-  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
-  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
-  tests::ScopedEnv region("AWS_REGION", std::string("us-east-1"));
-  tests::ScopedEnv keyId("AWS_ACCESS_KEY_ID", std::string("cleanroom"));
-  tests::ScopedEnv secret("AWS_SECRET_ACCESS_KEY", std::string("s3cret-aws"));
-  tests::ScopedEnv endpoint("AWS_ENDPOINT_URL", std::string("http://127.0.0.1:4566"));
-  tests::ScopedEnv noEcsEndpoint("AWS_ENDPOINT_URL_ECS", std::nullopt);
+  OnlyAwsSettings aws;
   {
-    tests::ScopedEnv noCluster("CLEANROOM_ECS_CLUSTER", std::nullopt);
     auto automatic = backendsFromEnvironment();
     ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
     EXPECT_TRUE(automatic->empty()) << "AWS credentials alone must not sweep an account's tasks";
@@ -181,21 +189,8 @@ TEST(BackendCatalogTest, EcsIsAutomaticOnlyWithItsClusterOrEndpointAndItsLocator
 }
 
 TEST(BackendCatalogTest, AlbAndS3AreAutomaticOnlyWithTheirVariablesAndTheirLocatorsHoldNoSecret) {
-  tests::ScopedEnv unset(kAgentsUrl, std::nullopt);
-  tests::ScopedEnv noWorkspace("CLEANROOM_WORKSPACE", std::nullopt);
-  tests::ScopedEnv noTmux("CLEANROOM_TMUX", std::nullopt);
-  tests::ScopedEnv noTmuxSocket("CLEANROOM_TMUX_SOCKET", std::nullopt);
-  tests::ScopedEnv noDocker("DOCKER_HOST", std::nullopt);
-  tests::ScopedEnv noDaytona("DAYTONA_API_URL", std::nullopt);
-  tests::ScopedEnv noCluster("CLEANROOM_ECS_CLUSTER", std::nullopt);
-  tests::ScopedEnv noEcsEndpoint("AWS_ENDPOINT_URL_ECS", std::nullopt);
-  tests::ScopedEnv region("AWS_REGION", std::string("us-east-1"));
-  tests::ScopedEnv keyId("AWS_ACCESS_KEY_ID", std::string("cleanroom"));
-  tests::ScopedEnv secret("AWS_SECRET_ACCESS_KEY", std::string("s3cret-aws"));
-  tests::ScopedEnv endpoint("AWS_ENDPOINT_URL", std::string("http://127.0.0.1:4566"));
+  OnlyAwsSettings aws;
   {
-    tests::ScopedEnv noGroups("CLEANROOM_ALB_TARGET_GROUPS", std::nullopt);
-    tests::ScopedEnv noBucket("CLEANROOM_LOG_BUCKET", std::nullopt);
     auto automatic = backendsFromEnvironment();
     ASSERT_TRUE(automatic.ok()) << automatic.error().describe();
     EXPECT_TRUE(automatic->empty()) << "AWS credentials alone must not touch an account's targets or buckets";

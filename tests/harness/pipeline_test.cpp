@@ -15,6 +15,7 @@
 
 #include "cleanroom/trace.h"
 #include "manual_clock.h"
+#include "event_log.h"
 
 namespace cleanroom {
 namespace {
@@ -24,50 +25,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Outcome = StepReport::Outcome;
 
-// Counts events and lets threads wait for a number of them. The real-time
-// bound only keeps a broken pipeline from hanging the test binary.
-class Signal {
- public:
-  void post() {
-    {
-      std::lock_guard lock(mutex_);
-      ++count_;
-    }
-    changed_.notify_all();
-  }
-  bool waitFor(int count) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(30), [&] { return count_ >= count; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int count_ = 0;
-};
-
-// Records "start:x"/"end:x" in the order steps report them.
-class EventLog {
- public:
-  void add(std::string event) {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(event));
-  }
-  std::vector<std::string> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-  // Returns the position of `event`, or -1.
-  long indexOf(const std::string& event) const {
-    auto all = events();
-    auto it = std::find(all.begin(), all.end(), event);
-    return it == all.end() ? -1 : static_cast<long>(it - all.begin());
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> events_;
-};
+using tests::EventLog;
+using tests::Signal;
 
 PipelineStep step(std::string name, std::function<Status(const StepContext&)> run) {
   PipelineStep s;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace cleanroom::tests {
 
@@ -38,6 +39,13 @@ class TempDir {
     out << content;
     if (!out) throw std::runtime_error("cannot write " + file.string());
     return file;
+  }
+
+  // Returns the names of the entries directly inside, in no particular order.
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(path_)) names.push_back(entry.path().filename().string());
+    return names;
   }
 
   // Returns the bytes of `relative`.

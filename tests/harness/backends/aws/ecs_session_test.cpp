@@ -23,6 +23,7 @@
 #include "manual_clock.h"
 #include "mock_backend.h"
 #include "temp_dir.h"
+#include "event_log.h"
 
 namespace cleanroom::aws {
 namespace {
@@ -39,56 +40,8 @@ constexpr const char* kRun = "run-f1";
 const std::string kTaskPrefix = "arn:aws:ecs:us-east-1:123456789012:task/agents/";
 const std::string kGroup = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/agents/0123456789abcdef";
 
-// Counts events and lets threads wait for a number of them; the real-time
-// bound only keeps a broken pipeline from hanging the binary.
-class Signal {
- public:
-  void post() {
-    {
-      std::lock_guard lock(mutex_);
-      ++count_;
-    }
-    changed_.notify_all();
-  }
-  bool waitFor(int count) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(30), [&] { return count_ >= count; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int count_ = 0;
-};
-
-class EventLog {
- public:
-  void add(std::string event) {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(event));
-  }
-  std::vector<std::string> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-  int indexOf(const std::string& event) const {
-    std::lock_guard lock(mutex_);
-    for (std::size_t i = 0; i < events_.size(); ++i) {
-      if (events_[i] == event) return static_cast<int>(i);
-    }
-    return -1;
-  }
-  int count(const std::string& prefix) const {
-    std::lock_guard lock(mutex_);
-    int n = 0;
-    for (const auto& e : events_) n += e.starts_with(prefix) ? 1 : 0;
-    return n;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> events_;
-};
+using tests::EventLog;
+using tests::Signal;
 
 // A fake cloud: every call is logged ("put:<key>", "deregister:<ip>",
 // "stop:<arn>", "status:<arn>") and answered by a replaceable function.
