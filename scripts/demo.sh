@@ -3,7 +3,10 @@
 # cleanroom-mock-agents, runs the example suite (examples/agents) against it
 # with CLEANROOM_LOG=debug and realistic 1-3 s agent exit delays so the cleanup
 # trace is visible, then shows with `cleanroom ls` that nothing is left and
-# stops the mock. Leaves nothing running.
+# stops the mock. Then the same for ECS sessions: cleanroom-mock-aws with
+# 2 s task stops, the examples/ecs-sessions suite attached to it, and
+# `cleanroom ls` listing the run's stopped tasks, drained targets and
+# uploaded logs. Leaves nothing running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,10 +16,15 @@ bin="$build_dir"
 
 work=$(mktemp -d -t cleanroom-demo.XXXXXX)
 mock_pid=""
-finish() {
-  if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
-    kill -TERM "$mock_pid" && wait "$mock_pid" 2>/dev/null || true
+aws_pid=""
+stop_mock() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" && wait "$1" 2>/dev/null || true
   fi
+}
+finish() {
+  stop_mock "$mock_pid"
+  stop_mock "$aws_pid"
   rm -rf "$work"
 }
 trap finish EXIT
@@ -48,3 +56,36 @@ echo "== running the example suite (run id $CLEANROOM_RUN_ID); cleanup trace lin
 echo "== what did the suite leave behind? cleanroom ls --all-runs (finished agents stay listed for a while; exit 0 = nothing active)"
 CLEANROOM_LOG=warn "$cli" ls --all-runs
 echo "== nothing active is left; stopping the mock (it kills any agent process it still has)"
+
+aws_mock="$bin/mocks/aws/cleanroom-mock-aws"
+ecs_example="$bin/examples/ecs-sessions/cleanroom_example_ecs_sessions"
+echo
+echo "== ECS sessions: starting $aws_mock (tasks take 2 s to stop, as Fargate's do)"
+exec {aws_out}< <(exec "$aws_mock" --port 0 --task-start-ms 200 --task-stop-ms 2000 \
+  --deregistration-delay-ms 300000 --log-level warn 2>"$work/aws.err")
+aws_pid=$!
+if ! read -r aws_line <&"$aws_out"; then
+  echo "demo: cleanroom-mock-aws exited before listening:" >&2
+  cat "$work/aws.err" >&2
+  exit 1
+fi
+aws_url=${aws_line#listening on }
+echo "== AWS mock listening on $aws_url (pid $aws_pid)"
+
+# The suite attaches to this mock (AWS_ENDPOINT_URL) with its test credentials.
+unset AWS_ENDPOINT_URL_ECS AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 AWS_ENDPOINT_URL_STS \
+  AWS_SESSION_TOKEN CLEANROOM_AGENTS_URL
+export AWS_ENDPOINT_URL="$aws_url" AWS_ACCESS_KEY_ID=cleanroom AWS_SECRET_ACCESS_KEY=cleanroom-secret AWS_REGION=us-east-1
+export CLEANROOM_RUN_ID="demo-ecs-$$"
+echo "== running the ECS sessions suite (run id $CLEANROOM_RUN_ID); each session cleanup traces its steps with durations"
+"$ecs_example" --gtest_color=no
+
+# The site the suite provisioned: cluster, target group, bucket.
+target_group=$(python3 -c 'import json, sys, urllib.request
+state = json.load(urllib.request.urlopen(sys.argv[1] + "/__cleanroom/state"))
+print(",".join(g["targetGroupArn"] for g in state["targetGroups"]))' "$aws_url")
+echo "== what did the ECS suite leave behind? cleanroom ls (stopped tasks, draining targets and uploaded logs stay listed; exit 0 = nothing active)"
+CLEANROOM_LOG=warn CLEANROOM_ECS_CLUSTER=cleanroom-agents CLEANROOM_ALB_TARGET_GROUPS="$target_group" \
+  CLEANROOM_LOG_BUCKET=cleanroom-logs CLEANROOM_LOG_PREFIX=sessions \
+  "$cli" ls --backend ecs --backend alb --backend s3
+echo "== nothing active is left; the logs are in S3; stopping the AWS mock"

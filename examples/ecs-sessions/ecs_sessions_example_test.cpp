@@ -22,6 +22,8 @@
 //
 // MockAwsEnvironment runs cleanroom-mock-aws and points AWS_ENDPOINT_URL,
 // the AWS credentials and region at it; nothing goes to a real account.
+// With AWS_ENDPOINT_URL already set it attaches to that endpoint instead
+// (scripts/demo.sh starts a mock with realistic delays that way).
 // Run: CLEANROOM_MOCK_AWS_BIN=path/to/cleanroom-mock-aws ./cleanroom_example_ecs_sessions
 // (CLEANROOM_LOG=debug shows every step of every session cleanup.)
 #include <stdlib.h>
@@ -197,6 +199,8 @@ int main(int argc, char** argv) {
   // (Use realistic delays, e.g. --task-stop-ms 3000, to see the pipeline's
   // parallelism in the traces.)
   options.extraArgs = {"--task-start-ms", "50", "--task-stop-ms", "300", "--deregistration-delay-ms", "60000"};
+  // AWS_ENDPOINT_URL set (the demo's mock): use it instead of starting one.
+  options.useRunningServicesFromEnvironment = true;
   cloud = new cleanroom::gtest::MockAwsEnvironment(options);
   ::testing::AddGlobalTestEnvironment(cloud);
   cleanroom::gtest::installCleanupTraceListener();
