@@ -29,20 +29,30 @@ finish() {
 }
 trap finish EXIT
 
+# Starts a mock (the command after its name) in the background and blocks on
+# its first stdout line, "listening on URL" — a line, not a clock. Sets
+# started_pid and started_url.
+start_mock() {
+  local name=$1 line
+  shift
+  exec {mock_fd}< <(exec "$@" 2>"$work/$name.err")
+  started_pid=$!
+  if ! read -r line <&"$mock_fd"; then
+    echo "demo: $name exited before listening:" >&2
+    cat "$work/$name.err" >&2
+    exit 1
+  fi
+  started_url=${line#listening on }
+}
+
 mock="$bin/mocks/agents/cleanroom-mock-agents"
 example="$bin/examples/agents/cleanroom_example_agents"
 cli="$bin/harness/cli/cleanroom"
 
 echo "== starting $mock"
-exec {mock_out}< <(exec "$mock" --port 0 --log-level warn 2>"$work/mock.err")
-mock_pid=$!
-# Its first stdout line says where it listens: block on that line, not a clock.
-if ! read -r first_line <&"$mock_out"; then
-  echo "demo: cleanroom-mock-agents exited before listening:" >&2
-  cat "$work/mock.err" >&2
-  exit 1
-fi
-url=${first_line#listening on }
+start_mock cleanroom-mock-agents "$mock" --port 0 --log-level warn
+mock_pid=$started_pid
+url=$started_url
 echo "== mock listening on $url (pid $mock_pid)"
 
 export CLEANROOM_AGENTS_URL="$url"
@@ -61,15 +71,10 @@ aws_mock="$bin/mocks/aws/cleanroom-mock-aws"
 ecs_example="$bin/examples/ecs-sessions/cleanroom_example_ecs_sessions"
 echo
 echo "== ECS sessions: starting $aws_mock (tasks take 2 s to stop, as Fargate's do)"
-exec {aws_out}< <(exec "$aws_mock" --port 0 --task-start-ms 200 --task-stop-ms 2000 \
-  --deregistration-delay-ms 300000 --log-level warn 2>"$work/aws.err")
-aws_pid=$!
-if ! read -r aws_line <&"$aws_out"; then
-  echo "demo: cleanroom-mock-aws exited before listening:" >&2
-  cat "$work/aws.err" >&2
-  exit 1
-fi
-aws_url=${aws_line#listening on }
+start_mock cleanroom-mock-aws "$aws_mock" --port 0 --task-start-ms 200 --task-stop-ms 2000 \
+  --deregistration-delay-ms 300000 --log-level warn
+aws_pid=$started_pid
+aws_url=$started_url
 echo "== AWS mock listening on $aws_url (pid $aws_pid)"
 
 # The suite attaches to this mock (AWS_ENDPOINT_URL) with its test credentials.
